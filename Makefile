@@ -1,0 +1,39 @@
+# Bulkhead: top-level build. `make` builds the hypervisor, the test guests, the host tools and
+# the default system package; `make run` boots it in QEMU; `make test` runs every test.
+# Each part has its own fragment: hyp/hyp.mk, guests/guests.mk, tools/tools.mk,
+# tests/unit/unit.mk.
+
+CROSS   ?= aarch64-linux-gnu-
+CC_AA64 := $(CROSS)gcc
+LD_AA64 := $(CROSS)ld
+OBJCOPY := $(CROSS)objcopy
+HOSTCC  ?= gcc
+BUILD   := build
+CONFIG  ?= configs/default.dts
+PYTHON  ?= /usr/bin/python3
+
+.PHONY: all run test unit integration bench clean check-config format
+all: hyp guests tools $(BUILD)/default.pkg
+
+include hyp/hyp.mk
+include guests/guests.mk
+include tools/tools.mk
+include tests/unit/unit.mk
+
+# The system package for CONFIG (see docs/config.md).
+$(BUILD)/default.pkg: $(CONFIG) $(BHPACK) guests
+	$(BHPACK) -I $(BUILD) -o $@ $(CONFIG)
+
+run: all
+	scripts/qemu.sh $(BUILD)/default.pkg
+
+test: unit integration
+
+integration: all
+	$(PYTHON) -m pytest -v tests/integration
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,447 @@
+/* Bulkhead test guests: UART, printf, PSCI, counter and exception support. */
+#include "guest.h"
+
+/* Set by cpu_start() and read by secondary_entry in start.S (indexed by MPIDR Aff0). */
+uint64_t cpu_entry_fn[NR_CPUS];
+
+static inline uint32_t mmio_read32(uint64_t addr)
+{
+	return *(volatile uint32_t *)addr;
+}
+
+static inline void mmio_write32(uint64_t addr, uint32_t v)
+{
+	*(volatile uint32_t *)addr = v;
+}
+
+/* ---- UART ---- */
+
+void uart_putc(char c)
+{
+	while (mmio_read32(UART_BASE + UARTFR) & UARTFR_TXFF)
+		;
+	mmio_write32(UART_BASE + UARTDR, (uint8_t)c);
+}
+
+int uart_getc(void)
+{
+	if (mmio_read32(UART_BASE + UARTFR) & UARTFR_RXFE)
+		return -1;
+	return (int)(mmio_read32(UART_BASE + UARTDR) & 0xff);
+}
+
+/* ---- output lock: Lamport's bakery, plain loads and stores only, so it works with the MMU
+ * off (Device memory, where exclusives are not guaranteed to work). ---- */
+
+static volatile uint32_t choosing[NR_CPUS];
+static volatile uint32_t number[NR_CPUS];
+
+static void out_lock(unsigned me)
+{
+	uint32_t max = 0;
+
+	choosing[me] = 1;
+	dmb();
+	for (unsigned j = 0; j < NR_CPUS; j++)
+		if (number[j] > max)
+			max = number[j];
+	number[me] = max + 1;
+	dmb();
+	choosing[me] = 0;
+	dmb();
+	for (unsigned j = 0; j < NR_CPUS; j++) {
+		if (j == me)
+			continue;
+		while (choosing[j])
+			dmb();
+		for (;;) {
+			uint32_t nj = number[j];
+
+			dmb();
+			if (nj == 0 || nj > number[me] || (nj == number[me] && j > me))
+				break;
+		}
+	}
+	dmb();
+}
+
+static void out_unlock(unsigned me)
+{
+	dmb();
+	number[me] = 0;
+	dmb();
+}
+
+/* ---- formatting ---- */
+
+struct outbuf {
+	char *buf;
+	size_t size;
+	size_t len;
+};
+
+static void out_ch(struct outbuf *o, char c)
+{
+	if (o->len + 1 < o->size)
+		o->buf[o->len] = c;
+	o->len++;
+}
+
+static void out_num(struct outbuf *o, uint64_t v, unsigned base, int upper, int neg, int width,
+		    int zero, int left)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = digits[v % base];
+		v /= base;
+	} while (v);
+	int len = n + (neg ? 1 : 0);
+	if (!left && !zero)
+		for (; width > len; width--)
+			out_ch(o, ' ');
+	if (neg)
+		out_ch(o, '-');
+	if (!left && zero)
+		for (; width > len; width--)
+			out_ch(o, '0');
+	while (n)
+		out_ch(o, tmp[--n]);
+	if (left)
+		for (; width > len; width--)
+			out_ch(o, ' ');
+}
+
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	struct outbuf o = { buf, size, 0 };
+
+	for (; *fmt; fmt++) {
+		if (*fmt != '%') {
+			out_ch(&o, *fmt);
+			continue;
+		}
+		fmt++;
+		int left = 0, zero = 0, width = 0, lng = 0;
+		for (;; fmt++) {
+			if (*fmt == '-')
+				left = 1;
+			else if (*fmt == '0')
+				zero = 1;
+			else
+				break;
+		}
+		while (*fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (*fmt++ - '0');
+		for (;; fmt++) {
+			if (*fmt == 'l')
+				lng++;
+			else if (*fmt == 'z')
+				lng = 2;
+			else
+				break;
+		}
+		switch (*fmt) {
+		case 'd':
+		case 'i': {
+			int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
+			uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+			out_num(&o, u, 10, 0, v < 0, width, zero, left);
+			break;
+		}
+		case 'u':
+		case 'x':
+		case 'X': {
+			uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned int);
+			out_num(&o, v, *fmt == 'u' ? 10 : 16, *fmt == 'X', 0, width, zero, left);
+			break;
+		}
+		case 'p':
+			out_ch(&o, '0');
+			out_ch(&o, 'x');
+			out_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, 0, 0, width, zero,
+				left);
+			break;
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			int len;
+
+			if (!s)
+				s = "(null)";
+			len = (int)strlen(s);
+			if (!left)
+				for (; width > len; width--)
+					out_ch(&o, ' ');
+			while (*s)
+				out_ch(&o, *s++);
+			if (left)
+				for (; width > len; width--)
+					out_ch(&o, ' ');
+			break;
+		}
+		case 'c':
+			out_ch(&o, (char)va_arg(ap, int));
+			break;
+		case '%':
+			out_ch(&o, '%');
+			break;
+		case '\0':
+			fmt--;
+			break;
+		default:
+			out_ch(&o, '%');
+			out_ch(&o, *fmt);
+			break;
+		}
+	}
+	if (size)
+		buf[o.len < size ? o.len : size - 1] = '\0';
+	return (int)o.len;
+}
+
+int snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* Formats the whole message first and writes it under the lock, so lines of different vCPUs
+ * never mix. Long messages are cut at 255 characters. */
+int printf(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+	unsigned me = cpu_index();
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	out_lock(me);
+	for (const char *s = buf; *s; s++)
+		uart_putc(*s);
+	out_unlock(me);
+	return n;
+}
+
+/* ---- PSCI ---- */
+
+int64_t smccc_hvc(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	register uint64_t x0 __asm__("x0") = fn;
+	register uint64_t x1 __asm__("x1") = a1;
+	register uint64_t x2 __asm__("x2") = a2;
+	register uint64_t x3 __asm__("x3") = a3;
+
+	__asm__ volatile("hvc #0"
+			 : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
+			 :
+			 : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14",
+			   "x15", "x16", "x17", "memory");
+	return (int64_t)x0;
+}
+
+int64_t psci_version(void)
+{
+	return smccc_hvc(PSCI_VERSION, 0, 0, 0);
+}
+
+int64_t psci_cpu_on(uint64_t target, uint64_t entry, uint64_t context)
+{
+	return smccc_hvc(PSCI_CPU_ON, target, entry, context);
+}
+
+int64_t psci_cpu_off(void)
+{
+	return smccc_hvc(PSCI_CPU_OFF, 0, 0, 0);
+}
+
+int64_t psci_affinity_info(uint64_t target, uint64_t level)
+{
+	return smccc_hvc(PSCI_AFFINITY_INFO, target, level, 0);
+}
+
+int64_t psci_system_off(void)
+{
+	return smccc_hvc(PSCI_SYSTEM_OFF, 0, 0, 0);
+}
+
+int64_t psci_system_reset(void)
+{
+	return smccc_hvc(PSCI_SYSTEM_RESET, 0, 0, 0);
+}
+
+int64_t psci_features(uint64_t fn)
+{
+	return smccc_hvc(PSCI_FEATURES, fn, 0, 0);
+}
+
+extern char secondary_entry[];
+
+int64_t cpu_start(uint64_t target, void (*fn)(uint64_t), uint64_t context)
+{
+	if ((target & 0xff) < NR_CPUS)
+		cpu_entry_fn[target & 0xff] = (uint64_t)(uintptr_t)fn;
+	dsb();
+	return psci_cpu_on(target, (uint64_t)(uintptr_t)secondary_entry, context);
+}
+
+/* ---- system registers and time ---- */
+
+uint64_t read_mpidr(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mrs %0, mpidr_el1" : "=r"(v));
+	return v;
+}
+
+unsigned cpu_index(void)
+{
+	return (unsigned)(read_mpidr() & 0xff) % NR_CPUS;
+}
+
+uint64_t read_cntvct(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v)::"memory");
+	return v;
+}
+
+uint64_t read_cntfrq(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
+	return v;
+}
+
+static uint64_t counter_freq(void)
+{
+	uint64_t f = read_cntfrq() & 0xffffffffu;
+
+	return f ? f : 62500000u; /* QEMU virt's frequency, if firmware left CNTFRQ at 0 */
+}
+
+uint64_t time_ms(void)
+{
+	uint64_t f = counter_freq(), c = read_cntvct();
+
+	return c / f * 1000 + c % f * 1000 / f;
+}
+
+void delay_ms(uint64_t ms)
+{
+	uint64_t f = counter_freq();
+	uint64_t end = read_cntvct() + ms * (f / 1000) + ms * (f % 1000) / 1000;
+
+	while (read_cntvct() < end)
+		;
+}
+
+void halt(void)
+{
+	for (;;)
+		__asm__ volatile("wfe");
+}
+
+void tick_forever(void)
+{
+	uint64_t mpidr = read_mpidr();
+
+	for (unsigned long n = 1;; n++) {
+		delay_ms(50);
+		printf("tick %lu mpidr 0x%lx\n", n, mpidr);
+	}
+}
+
+/* ---- exceptions ---- */
+
+static exc_hook_t exc_hook;
+
+void exc_set_hook(exc_hook_t hook)
+{
+	exc_hook = hook;
+	dsb();
+}
+
+static const char *const exc_kind_names[16] = {
+	"sync/cur-sp0",	 "irq/cur-sp0",	 "fiq/cur-sp0",	 "serror/cur-sp0",
+	"sync/cur-spx",	 "irq/cur-spx",	 "fiq/cur-spx",	 "serror/cur-spx",
+	"sync/lower64",	 "irq/lower64",	 "fiq/lower64",	 "serror/lower64",
+	"sync/lower32",	 "irq/lower32",	 "fiq/lower32",	 "serror/lower32",
+};
+
+void exc_dispatch(struct exc_frame *f);
+
+void exc_dispatch(struct exc_frame *f)
+{
+	if (exc_hook && exc_hook(f))
+		return;
+	printf("exception: unexpected %s esr 0x%lx far 0x%lx elr 0x%lx; vcpu parked\n",
+	       exc_kind_names[f->kind & 15], f->esr, f->far, f->elr);
+	halt();
+}
+
+/* ---- string functions the compiler may call ---- */
+
+void *memset(void *s, int c, size_t n)
+{
+	unsigned char *p = s;
+
+	while (n--)
+		*p++ = (unsigned char)c;
+	return s;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+	unsigned char *dp = d;
+	const unsigned char *sp = s;
+
+	while (n--)
+		*dp++ = *sp++;
+	return d;
+}
+
+void *memmove(void *d, const void *s, size_t n)
+{
+	unsigned char *dp = d;
+	const unsigned char *sp = s;
+
+	if (dp < sp) {
+		while (n--)
+			*dp++ = *sp++;
+	} else {
+		while (n--)
+			dp[n] = sp[n];
+	}
+	return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const unsigned char *pa = a, *pb = b;
+
+	for (; n; n--, pa++, pb++)
+		if (*pa != *pb)
+			return *pa - *pb;
+	return 0;
+}
+
+size_t strlen(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}

@@ -1,0 +1,70 @@
+/* A VM's stage-2 translation: tables from the page allocator, a VMID, TLB maintenance after
+ * every change, and the VM's virtual counter offset. */
+#include <arch/stage2.h>
+#include <arch/sysreg.h>
+#include <bulkhead/arch.h>
+#include <bulkhead/errno.h>
+#include <bulkhead/palloc.h>
+#include <bulkhead/vm.h>
+
+static u64 *table_alloc(void *ctx, paddr_t *pa)
+{
+	(void)ctx;
+	*pa = page_alloc(1, PAGE_SIZE);
+	return *pa ? arch_phys_to_virt(*pa) : NULL;
+}
+
+static u64 *table_virt(void *ctx, paddr_t pa)
+{
+	(void)ctx;
+	return arch_phys_to_virt(pa);
+}
+
+static void table_free(void *ctx, paddr_t pa)
+{
+	(void)ctx;
+	page_free(pa, 1);
+}
+
+static const struct s2pt_ops s2_ops = { table_alloc, table_virt, table_free, NULL };
+
+/* Invalidates every stage-1 and stage-2 TLB entry of the VM on all CPUs. */
+static void tlb_flush_vm(const struct vm *vm)
+{
+	u64 saved = read_sysreg(vttbr_el2);
+
+	dsb(ishst);
+	write_sysreg(vttbr_el2, vm->s2.vttbr);
+	isb();
+	__asm__ volatile("tlbi vmalls12e1is" ::: "memory");
+	dsb(ish);
+	write_sysreg(vttbr_el2, saved);
+	isb();
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	int r = s2pt_init(&vm->s2.pt, &s2_ops);
+
+	if (r)
+		return r;
+	vm->s2.vmid = (u16)(vm->id + 1); /* VMID 0 is never used by a guest */
+	vm->s2.vttbr = vm->s2.pt.root_pa | ((u64)vm->s2.vmid << 48);
+	vm->s2.cntvoff = arch_counter(); /* the guest's virtual counter starts near 0 */
+	tlb_flush_vm(vm);
+	return E_OK;
+}
+
+int arch_stage2_map_ram(struct vm *vm, gpa_t ipa, paddr_t pa, u64 size)
+{
+	int r = s2pt_map(&vm->s2.pt, ipa, pa, size, S2_MEM_NORMAL);
+
+	tlb_flush_vm(vm);
+	return r;
+}
+
+void arch_vm_destroy(struct vm *vm)
+{
+	s2pt_destroy(&vm->s2.pt);
+	tlb_flush_vm(vm); /* drops cached walks through the freed tables too */
+}

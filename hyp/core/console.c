@@ -1,0 +1,97 @@
+/* The console multiplexer. Output: each line is tagged "[vm] " or "[hyp] " and written whole
+ * under one lock, so lines of different VMs never mix. A partial line (a prompt) stays open
+ * until its VM continues it or someone else writes. Input: bytes go to the VM with the focus;
+ * Ctrl-A pressed three times moves the focus to the next VM. */
+#include <bulkhead/console.h>
+#include <bulkhead/log.h>
+#include <bulkhead/spinlock.h>
+#include <bulkhead/string.h>
+#include <bulkhead/vm.h>
+#include <drivers/pl011.h>
+
+#define CTRL_A 0x01
+#define SWITCH_PRESSES 3
+
+static spinlock_t lock = SPINLOCK_INIT;
+static const char *open_tag; /* tag of the partial line now on the console, or NULL */
+static u32 focus;            /* VM receiving input */
+static u32 ctrl_a_seen;
+
+static void put_raw(const char *s, u32 len)
+{
+	for (u32 i = 0; i < len; i++) {
+		if (s[i] == '\n')
+			pl011_putc('\r');
+		pl011_putc(s[i]);
+	}
+}
+
+void console_init(void)
+{
+	open_tag = NULL;
+}
+
+void console_write(const char *tag, const char *text, u32 len, bool partial)
+{
+	spin_lock(&lock);
+	if (open_tag && open_tag != tag) {
+		put_raw("\n", 1);
+		open_tag = NULL;
+	}
+	if (!open_tag) {
+		put_raw("[", 1);
+		put_raw(tag, (u32)strlen(tag));
+		put_raw("] ", 2);
+	}
+	put_raw(text, len);
+	if (partial) {
+		open_tag = tag;
+	} else {
+		put_raw("\n", 1);
+		open_tag = NULL;
+	}
+	spin_unlock(&lock);
+}
+
+void console_emergency(const char *s)
+{
+	put_raw(s, (u32)strlen(s));
+}
+
+void console_emergency_line(const char *s)
+{
+	console_emergency("\n[hyp] ");
+	console_emergency(s);
+	console_emergency("\n");
+}
+
+static void deliver(u8 c)
+{
+	/* A full receive FIFO drops the byte, as a real UART overruns. */
+	if (focus < nr_vms)
+		vuart_push_input(&vms[focus].uart, c);
+}
+
+void console_focus_first(void)
+{
+	focus = 0;
+	if (nr_vms > 1)
+		log_line("console input -> '%s' (press Ctrl-A three times to switch)", vms[0].name);
+}
+
+void console_input(u8 c)
+{
+	if (c == CTRL_A) {
+		if (++ctrl_a_seen == SWITCH_PRESSES) {
+			ctrl_a_seen = 0;
+			if (nr_vms) {
+				focus = (focus + 1) % nr_vms;
+				log_line("console input -> '%s'", vms[focus].name);
+			}
+		}
+		return;
+	}
+	for (; ctrl_a_seen; ctrl_a_seen--) /* fewer than three: they were meant for the VM */
+		deliver(CTRL_A);
+	deliver(c);
+}

@@ -1,0 +1,138 @@
+/* Boot: read the machine from its device tree, bring up memory, interrupts and the console,
+ * create the VMs the system package describes, start the other CPUs and schedule. */
+#include <bulkhead/arch.h>
+#include <bulkhead/config.h>
+#include <bulkhead/console.h>
+#include <bulkhead/errno.h>
+#include <bulkhead/log.h>
+#include <bulkhead/package.h>
+#include <bulkhead/palloc.h>
+#include <bulkhead/pcpu.h>
+#include <bulkhead/platform.h>
+#include <bulkhead/sched.h>
+#include <bulkhead/string.h>
+#include <bulkhead/vm.h>
+#include <drivers/pl011.h>
+
+#define BULKHEAD_VERSION "0.1"
+
+u8 cpu_stacks[MAX_CPUS * STACK_SIZE] __attribute__((aligned(16)));
+
+void mem_init(void);
+void boot_primary(const void *dtb);
+void secondary_main(u64 idx);
+
+static struct cfg_system sys;
+static struct cfg_errors errs;
+
+/* "vCPU 0 on pCPU 1, vCPU 1 on pCPU 2" */
+static void describe_vcpus(const struct vm *vm, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (u32 i = 0; i < vm->nr_vcpus && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%svCPU %u on pCPU %u", i ? ", " : "", i,
+				      vm->vcpu[i].pcpu);
+}
+
+static void create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
+{
+	const u8 *image;
+	u64 size;
+	struct vm *vm;
+	char cpus[160];
+
+	if (!cfg->valid) {
+		log_line("vm '%s': refused, not started (see the errors above)", cfg->name);
+		return;
+	}
+	if (!pkg_find(pkg, cfg->image, &image, &size)) {
+		log_line("%s: vm '%s': field 'image': '%s' is not in the system package; refused",
+			 pkg->source, cfg->name, cfg->image);
+		return;
+	}
+	int r = vm_create(cfg, image, size, &vm);
+	if (r) {
+		log_line("vm '%s': not created: %s", cfg->name, err_str(r));
+		return;
+	}
+	describe_vcpus(vm, cpus, sizeof(cpus));
+	log_line("vm %u '%s': started: %u vCPU%s (%s), %lu MiB RAM at IPA 0x%lx, entry 0x%lx",
+		 vm->id, vm->name, vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "", cpus,
+		 vm->ram_size >> 20, vm->ram_base, vm->load_addr);
+	vm_start(vm);
+}
+
+static void load_system(void)
+{
+	struct pkg pkg;
+	const char *why;
+	struct cfg_limits lim = { .nr_pcpus = nr_pcpus };
+
+	if (!plat.initrd_start) {
+		log_line("no system package was loaded (QEMU -initrd): no VMs to run");
+		return;
+	}
+	if (pkg_open(&pkg, arch_phys_to_virt(plat.initrd_start),
+		     plat.initrd_end - plat.initrd_start, &why)) {
+		log_line("system package at 0x%lx: %s; no VMs to run", plat.initrd_start, why);
+		return;
+	}
+	config_parse(pkg.dtb, pkg.dtb_size, pkg.source, &lim, &sys, &errs);
+	for (u32 i = 0; i < errs.count && i < CFG_MAX_ERRORS; i++)
+		log_line("%s", errs.msg[i]);
+	if (errs.dropped)
+		log_line("%s: %u more errors not shown", pkg.source, errs.dropped);
+	for (u32 i = 0; i < sys.nr_vms; i++)
+		create_vm(&pkg, &sys.vm[i]);
+}
+
+static void start_secondaries(void)
+{
+	for (u32 i = 1; i < nr_pcpus; i++) {
+		int r = arch_cpu_start(&plat, &pcpus[i]);
+
+		if (r)
+			log_line("CPU %u (MPIDR 0x%lx) did not start: firmware error %d", i,
+				 pcpus[i].hwid, r);
+	}
+}
+
+void boot_primary(const void *dtb)
+{
+	const char *err = platform_probe(dtb, arch_cpu_hwid());
+
+	pl011_init(plat.uart.base);
+	console_init();
+	if (err)
+		panic("%s", err);
+	arch_mmu_init();
+	nr_pcpus = plat.nr_cpus;
+	for (u32 i = 0; i < nr_pcpus; i++) {
+		pcpus[i].id = i;
+		pcpus[i].hwid = plat.cpu_hwid[i];
+	}
+	u64 ram = 0;
+	for (u32 i = 0; i < plat.nr_mem; i++)
+		ram += plat.mem[i].size;
+	log_line("Bulkhead %s: type-1 hypervisor at EL2, %u CPUs, %lu MiB RAM", BULKHEAD_VERSION,
+		 nr_pcpus, ram >> 20);
+	mem_init();
+	arch_irq_init(&plat);
+	arch_cpu_init(&pcpus[0]);
+	pcpus[0].online = true;
+	load_system();
+	console_focus_first();
+	start_secondaries();
+	sched_start();
+}
+
+void secondary_main(u64 idx)
+{
+	struct pcpu *p = &pcpus[idx];
+
+	arch_cpu_init(p);
+	__atomic_store_n(&p->online, true, __ATOMIC_RELEASE);
+	sched_start();
+}

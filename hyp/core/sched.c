@@ -1,0 +1,192 @@
+/* The scheduler of one physical CPU. Each CPU runs only the vCPUs pinned to it: the highest
+ * priority runnable one; equals take turns in time slices. A vCPU alone on its CPU runs with
+ * no timer at all. Decisions are made only when something changed (need_resched), so the
+ * common exit costs one flag test here. */
+#include <bulkhead/arch.h>
+#include <bulkhead/errno.h>
+#include <bulkhead/pcpu.h>
+#include <bulkhead/sched.h>
+#include <bulkhead/vm.h>
+
+struct pcpu pcpus[MAX_CPUS];
+u32 nr_pcpus;
+
+static u64 slice_ticks(void)
+{
+	return arch_counter_hz() / 1000000 * SCHED_SLICE_US;
+}
+
+int sched_add(struct vcpu *v)
+{
+	struct pcpu *p = &pcpus[v->pcpu];
+	int r = E_FULL;
+
+	spin_lock(&p->lock);
+	if (p->nr_vcpus < PCPU_MAX_VCPUS) {
+		p->vcpus[p->nr_vcpus] = v;
+		__atomic_store_n(&p->nr_vcpus, p->nr_vcpus + 1, __ATOMIC_RELEASE);
+		r = E_OK;
+	}
+	spin_unlock(&p->lock);
+	return r;
+}
+
+void sched_poke(u32 cpu)
+{
+	struct pcpu *p = &pcpus[cpu];
+
+	__atomic_store_n(&p->need_resched, 1, __ATOMIC_RELEASE);
+	if (p != this_pcpu() && p->online)
+		arch_kick(cpu);
+}
+
+static u32 state_of(struct vcpu *v, u64 now)
+{
+	u32 st = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+
+	if (st == VCPU_WFI && v->wake_at && now >= v->wake_at) {
+		u32 expected = VCPU_WFI;
+		__atomic_compare_exchange_n(&v->state, &expected, VCPU_RUNNABLE, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		st = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+	}
+	return st;
+}
+
+/* The highest-priority runnable vCPU; among equals, the first after the last one picked. */
+static struct vcpu *pick(struct pcpu *p, u64 now)
+{
+	u32 n = __atomic_load_n(&p->nr_vcpus, __ATOMIC_ACQUIRE);
+	struct vcpu *best = NULL;
+	u32 best_i = 0;
+
+	for (u32 k = 1; k <= n; k++) {
+		u32 i = (p->rr + k) % n;
+		struct vcpu *v = p->vcpus[i];
+
+		if (state_of(v, now) != VCPU_RUNNABLE)
+			continue;
+		if (!best || v->priority > best->priority) {
+			best = v;
+			best_i = i;
+		}
+	}
+	if (best)
+		p->rr = best_i;
+	return best;
+}
+
+/* Programs the CPU's timer for the end of the slice (if an equal vCPU waits) or the earliest
+ * WFI deadline that could matter, or turns it off. */
+static void arm_timer(struct pcpu *p, struct vcpu *cur, u64 now)
+{
+	u32 n = __atomic_load_n(&p->nr_vcpus, __ATOMIC_ACQUIRE);
+	u64 deadline = ~0ULL;
+	bool contended = false;
+
+	for (u32 i = 0; i < n; i++) {
+		struct vcpu *v = p->vcpus[i];
+		u32 st = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+
+		if (v == cur || (cur && v->priority < cur->priority))
+			continue;
+		if (st == VCPU_RUNNABLE)
+			contended = true;
+		else if (st == VCPU_WFI && v->wake_at)
+			deadline = MIN(deadline, v->wake_at);
+	}
+	if (contended && cur) {
+		if (!p->slice_end)
+			p->slice_end = now + slice_ticks();
+		deadline = MIN(deadline, p->slice_end);
+	} else {
+		p->slice_end = 0;
+	}
+	arch_timer_program(deadline == ~0ULL ? 0 : deadline);
+}
+
+static void unload(struct pcpu *p)
+{
+	struct vcpu *cur = p->current;
+
+	arch_vcpu_save(cur);
+	p->current = NULL;
+	p->cur_regs = NULL;
+	__atomic_store_n(&cur->running, false, __ATOMIC_RELEASE);
+}
+
+static void switch_to(struct pcpu *p, struct vcpu *next, u64 now)
+{
+	bool boot = __atomic_exchange_n(&next->boot_pending, false, __ATOMIC_ACQ_REL);
+
+	if (p->current == next && !boot)
+		return;
+	if (p->current)
+		unload(p);
+	if (boot) {
+		arch_vcpu_reset(next, next->boot_entry, next->boot_arg);
+		next->on_pending = false;
+	}
+	__atomic_store_n(&next->running, true, __ATOMIC_RELEASE);
+	p->current = next;
+	p->cur_regs = &next->arch.regs;
+	arch_vcpu_load(next);
+	p->slice_end = now + slice_ticks();
+}
+
+/* Picks and loads the next vCPU, idling with WFI until there is one. */
+static void schedule(struct pcpu *p)
+{
+	for (;;) {
+		u64 now = arch_counter();
+		struct vcpu *next = pick(p, now);
+
+		if (next) {
+			switch_to(p, next, now);
+			arm_timer(p, next, now);
+			return;
+		}
+		if (p->current)
+			unload(p);
+		arm_timer(p, NULL, now);
+		arch_wait_for_interrupt();
+		arch_irq_poll();
+	}
+}
+
+void sched_exit_done(void)
+{
+	struct pcpu *p = this_pcpu();
+
+	if (!__atomic_load_n(&p->need_resched, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&p->need_resched, 0, __ATOMIC_RELEASE);
+	schedule(p);
+}
+
+void sched_park_current(void)
+{
+	struct pcpu *p = this_pcpu();
+
+	if (p->current)
+		unload(p);
+	p->need_resched = 1;
+}
+
+void sched_timer(void)
+{
+	struct pcpu *p = this_pcpu();
+
+	if (p->slice_end && arch_counter() >= p->slice_end)
+		p->slice_end = 0; /* slice over: the next pick rotates */
+	p->need_resched = 1;
+}
+
+_Noreturn void sched_start(void)
+{
+	struct pcpu *p = this_pcpu();
+
+	p->need_resched = 0;
+	schedule(p);
+	arch_enter_current();
+}

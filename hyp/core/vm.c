@@ -1,0 +1,216 @@
+/* VM lifecycle: creation from a validated configuration (all or nothing), start, and the
+ * VM-wide stops a guest can ask for (power off, reset) or cause (an error we cannot reflect).
+ * A VM-wide operation parks the calling vCPU first, then waits for the VM's other vCPUs to
+ * leave their CPUs, so it never races with the guest's own execution. */
+#include <bulkhead/arch.h>
+#include <bulkhead/console.h>
+#include <bulkhead/errno.h>
+#include <bulkhead/image.h>
+#include <bulkhead/log.h>
+#include <bulkhead/palloc.h>
+#include <bulkhead/pcpu.h>
+#include <bulkhead/sched.h>
+#include <bulkhead/string.h>
+#include <bulkhead/vm.h>
+
+#define FAULT_REPORTS_MAX 20
+
+struct vm vms[MAX_VMS];
+u32 nr_vms;
+
+static void load_image(struct vm *vm)
+{
+	memcpy(arch_phys_to_virt(vm->ram_pa + (vm->load_addr - vm->ram_base)), vm->image,
+	       vm->image_size);
+}
+
+static bool pcpus_have_room(const struct cfg_vm *cfg)
+{
+	u32 need[MAX_CPUS] = { 0 };
+
+	for (u32 i = 0; i < cfg->vcpus; i++) {
+		u32 c = cfg->pcpus[i];
+
+		if (c >= nr_pcpus || pcpus[c].nr_vcpus + ++need[c] > PCPU_MAX_VCPUS)
+			return false;
+	}
+	return true;
+}
+
+static void vcpus_init(struct vm *vm)
+{
+	vm->nr_vcpus = vm->cfg.vcpus;
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+
+		v->vm = vm;
+		v->id = i;
+		v->pcpu = vm->cfg.pcpus[i];
+		v->priority = vm->cfg.priority;
+		v->state = VCPU_OFF;
+		arch_vcpu_reset(v, 0, 0);
+		sched_add(v);
+	}
+}
+
+int vm_create(const struct cfg_vm *cfg, const u8 *image, u64 image_size, struct vm **out)
+{
+	struct image_place place;
+	struct vm *vm;
+	const char *why;
+	int r;
+
+	if (nr_vms == MAX_VMS)
+		return E_FULL;
+	why = image_place(image, image_size, cfg->ram.size, &place);
+	if (why) {
+		log_line("vm '%s': field 'image': %s", cfg->name, why);
+		return E_INVAL;
+	}
+	if (!pcpus_have_room(cfg))
+		return E_RANGE;
+	vm = &vms[nr_vms];
+	memset(vm, 0, sizeof(*vm));
+	vm->id = nr_vms;
+	vm->cfg = *cfg;
+	memcpy(vm->name, cfg->name, CFG_NAME_MAX);
+	vm->ram_base = cfg->ram.base;
+	vm->ram_size = cfg->ram.size;
+	vm->image = image;
+	vm->image_size = image_size;
+	vm->load_addr = cfg->ram.base + place.offset;
+	vm->ram_pa = page_alloc(vm->ram_size / PAGE_SIZE, CFG_RAM_ALIGN);
+	if (!vm->ram_pa)
+		return E_NOMEM;
+	r = arch_vm_init(vm);
+	if (r)
+		goto free_ram;
+	r = arch_stage2_map_ram(vm, vm->ram_base, vm->ram_pa, vm->ram_size);
+	if (r)
+		goto free_s2;
+	vuart_init(&vm->uart, vm);
+	r = mmio_add(&vm->mmio, cfg->pl011.base, cfg->pl011.size, &vuart_pl011_ops, &vm->uart);
+	if (r)
+		goto free_s2;
+	load_image(vm);
+	vm->state = VM_OFF;
+	vcpus_init(vm);
+	nr_vms++;
+	*out = vm;
+	return E_OK;
+
+free_s2:
+	arch_vm_destroy(vm);
+free_ram:
+	page_free(vm->ram_pa, vm->ram_size / PAGE_SIZE);
+	return r;
+}
+
+/* Marks vCPU 0 to boot from the image's entry point. Caller holds vm->lock. */
+static void boot_vcpu0(struct vm *vm)
+{
+	struct vcpu *v = &vm->vcpu[0];
+
+	v->boot_entry = vm->load_addr;
+	v->boot_arg = 0;
+	__atomic_store_n(&v->boot_pending, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->state, VCPU_RUNNABLE, __ATOMIC_RELEASE);
+	vm->state = VM_RUNNING;
+}
+
+void vm_start(struct vm *vm)
+{
+	spin_lock(&vm->lock);
+	boot_vcpu0(vm);
+	spin_unlock(&vm->lock);
+	sched_poke(vm->vcpu[0].pcpu);
+}
+
+/* Stops every vCPU of the VM and waits until none is loaded on a CPU. Returns false if the
+ * VM was not running (another vCPU got there first). The caller has parked itself. */
+static bool stop_vcpus(struct vm *vm, u32 new_state)
+{
+	spin_lock(&vm->lock);
+	if (vm->state != VM_RUNNING) {
+		spin_unlock(&vm->lock);
+		return false;
+	}
+	vm->state = new_state;
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+
+		__atomic_store_n(&v->state, VCPU_OFF, __ATOMIC_RELEASE);
+		v->on_pending = false;
+		__atomic_store_n(&v->boot_pending, false, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&vm->lock);
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_poke(vm->vcpu[i].pcpu);
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		while (__atomic_load_n(&vm->vcpu[i].running, __ATOMIC_ACQUIRE))
+			arch_cpu_relax();
+	vuart_flush(&vm->uart);
+	return true;
+}
+
+void vm_power_off(struct vcpu *caller)
+{
+	struct vm *vm = caller->vm;
+
+	sched_park_current();
+	if (stop_vcpus(vm, VM_OFF))
+		log_line("vm '%s': powered off (PSCI SYSTEM_OFF)", vm->name);
+}
+
+void vm_reset(struct vcpu *caller)
+{
+	struct vm *vm = caller->vm;
+
+	sched_park_current();
+	if (!stop_vcpus(vm, VM_RESETTING))
+		return;
+	log_line("vm '%s': reset (PSCI SYSTEM_RESET): rebooting from its image", vm->name);
+	load_image(vm); /* RAM outside the image keeps its contents, as after a warm reset */
+	spin_lock(&vm->lock);
+	boot_vcpu0(vm);
+	spin_unlock(&vm->lock);
+	sched_poke(vm->vcpu[0].pcpu);
+}
+
+void vm_stop(struct vcpu *caller, const char *why)
+{
+	struct vm *vm = caller->vm;
+
+	log_line("vm '%s' vcpu %u: %s; vm stopped", vm->name, caller->id, why);
+	sched_park_current();
+	stop_vcpus(vm, VM_STOPPED);
+}
+
+struct vcpu *vm_vcpu(struct vm *vm, u32 id)
+{
+	return id < vm->nr_vcpus ? &vm->vcpu[id] : NULL;
+}
+
+bool vm_ram_contains(const struct vm *vm, gpa_t addr, u64 size)
+{
+	return addr >= vm->ram_base && size <= vm->ram_size &&
+	       addr - vm->ram_base <= vm->ram_size - size;
+}
+
+void vm_report(struct vcpu *v, const char *fmt, ...)
+{
+	char buf[224];
+	va_list ap;
+	u32 n = __atomic_fetch_add(&v->vm->fault_reports, 1, __ATOMIC_RELAXED);
+
+	if (n > FAULT_REPORTS_MAX)
+		return;
+	if (n == FAULT_REPORTS_MAX) {
+		log_line("vm '%s': further fault reports suppressed", v->vm->name);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_line("vm '%s' vcpu %u: %s", v->vm->name, v->id, buf);
+}

@@ -1,0 +1,65 @@
+/* The system configuration: VMs and their resources, parsed from a DTB and validated.
+ * The same parser runs in the hypervisor (at boot, on the package's DTB) and in bhpack on the
+ * host, so both refuse the same mistakes with the same messages. See docs/config.md. */
+#ifndef BULKHEAD_CONFIG_H
+#define BULKHEAD_CONFIG_H
+
+#include <bulkhead/types.h>
+
+#define CFG_MAX_VMS 8
+#define CFG_MAX_VCPUS 8
+#define CFG_NAME_MAX 32 /* including the NUL */
+#define CFG_MAX_PRIORITY 15
+#define CFG_DEFAULT_PRIORITY 1
+#define CFG_MAX_ERRORS 32
+#define CFG_ERR_LEN 200
+
+/* The VM's device window that RAM may not overlap (GIC and UART live there). */
+#define CFG_DEVWIN_BASE 0x08000000ULL
+#define CFG_DEVWIN_SIZE 0x02000000ULL
+#define CFG_DEFAULT_PL011 0x09000000ULL
+#define CFG_IPA_LIMIT (1ULL << 39)
+#define CFG_RAM_ALIGN MiB(2)
+#define CFG_RAM_MAX GiB(4)
+
+struct cfg_region {
+	u64 base;
+	u64 size;
+};
+
+struct cfg_vm {
+	char name[CFG_NAME_MAX];
+	u32 id; /* index in the file */
+	bool valid; /* false if any error named this VM */
+	u32 vcpus;
+	u32 pcpus[CFG_MAX_VCPUS];
+	u32 priority;
+	struct cfg_region ram;
+	struct cfg_region pl011;
+	const char *image; /* path string, points into the DTB */
+};
+
+struct cfg_errors {
+	u32 count;
+	u32 dropped; /* errors beyond CFG_MAX_ERRORS */
+	char msg[CFG_MAX_ERRORS][CFG_ERR_LEN];
+};
+
+struct cfg_system {
+	u32 nr_vms;
+	struct cfg_vm vm[CFG_MAX_VMS];
+};
+
+/* What the parser checks beyond the file itself; 0 means "not known, do not check". */
+struct cfg_limits {
+	u32 nr_pcpus;
+};
+
+/* Parses and validates the configuration DTB (blob of at most size bytes). file names the
+ * source in messages. Every VM is parsed; a VM with an error has valid = false. Returns the
+ * number of errors (0 = everything valid). Errors not tied to a VM (bad blob, no /vms) leave
+ * nr_vms = 0. */
+u32 config_parse(const void *blob, u64 size, const char *file, const struct cfg_limits *lim,
+		 struct cfg_system *sys, struct cfg_errors *errs);
+
+#endif

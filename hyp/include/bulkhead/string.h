@@ -1,0 +1,26 @@
+/* String, memory and formatting functions. The hypervisor has its own (hyp/lib/); host builds
+ * (unit tests, bhpack) compile the same core code against the C library instead. */
+#ifndef BULKHEAD_STRING_H
+#define BULKHEAD_STRING_H
+
+#include <bulkhead/types.h>
+#include <stdarg.h>
+
+#ifdef BH_HOST
+#include <stdio.h>
+#include <string.h>
+#else
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#endif
+
+#endif

@@ -1,0 +1,33 @@
+/* The emulated PL011 UART a VM sees: output goes to the console multiplexer, input comes
+ * from it when the VM has the console's focus. */
+#ifndef BULKHEAD_VUART_H
+#define BULKHEAD_VUART_H
+
+#include <bulkhead/mmio.h>
+#include <bulkhead/spinlock.h>
+#include <bulkhead/types.h>
+
+#define VUART_RX_SIZE 64
+#define VUART_LINE_MAX 160
+
+struct vuart {
+	struct vm *vm;
+	spinlock_t lock;
+	u8 rx[VUART_RX_SIZE];
+	u32 rx_head, rx_tail; /* ring: head == tail is empty */
+	u32 cr, lcr_h, ibrd, fbrd, ifls, imsc, ris, dmacr;
+	/* output line being assembled, flushed to the console at a newline */
+	char line[VUART_LINE_MAX];
+	u32 line_len;
+	u32 polls; /* status reads since the last output byte */
+};
+
+extern const struct mmio_ops vuart_pl011_ops;
+
+void vuart_init(struct vuart *u, struct vm *vm);
+/* Queues one input byte; false if the receive FIFO is full (the byte is dropped). */
+bool vuart_push_input(struct vuart *u, u8 c);
+/* Sends a partial output line to the console (when the guest waits for input or idles). */
+void vuart_flush(struct vuart *u);
+
+#endif

@@ -1,0 +1,438 @@
+/* Tests for the configuration parser (hyp/core/config.c): parsed values of a good config, the
+ * exact message for each kind of mistake, and that a bad VM does not spoil the others. */
+#include <stdlib.h>
+
+#include <bulkhead/config.h>
+
+#include "unit.h"
+
+#ifndef UNIT_CONFIG_DIR
+#define UNIT_CONFIG_DIR "build/unit/configs"
+#endif
+
+/* One parse: the blob (VM image strings point into it), the result and all messages. */
+struct parsed {
+	uint8_t *blob;
+	size_t len;
+	u32 nerr;
+	struct cfg_system sys;
+	struct cfg_errors errs;
+	char all[CFG_MAX_ERRORS * (CFG_ERR_LEN + 1) + 2]; /* "\n" + each message + "\n" */
+};
+
+/* Reads UNIT_CONFIG_DIR/name.dtb into an exact-size heap buffer. */
+static uint8_t *load(const char *name, size_t *len)
+{
+	char path[512];
+	FILE *f;
+	long n;
+	uint8_t *buf = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s.dtb", UNIT_CONFIG_DIR, name);
+	f = fopen(path, "rb");
+	if (!f) {
+		unit_fail(__FILE__, __LINE__, "cannot open %s (run `make unit` from the repo root)",
+			  path);
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Parses the blob already in p->blob as file, with nr_pcpus, and joins the messages. */
+static void run(struct parsed *p, const char *file, u32 nr_pcpus)
+{
+	struct cfg_limits lim = { nr_pcpus };
+	size_t off = 1;
+
+	p->nerr = config_parse(p->blob, p->len, file, &lim, &p->sys, &p->errs);
+	p->all[0] = '\n';
+	for (u32 i = 0; i < p->errs.count; i++) {
+		CHECK(strlen(p->errs.msg[i]) < CFG_ERR_LEN);
+		off += (size_t)snprintf(p->all + off, sizeof(p->all) - off, "%s\n", p->errs.msg[i]);
+	}
+	p->all[off] = 0;
+}
+
+/* Loads name.dtb and parses it under the file name "name.dts". NULL if it cannot be loaded. */
+static struct parsed *parse(const char *name, u32 nr_pcpus)
+{
+	struct parsed *p = calloc(1, sizeof(*p));
+	char file[128];
+
+	p->blob = load(name, &p->len);
+	if (!p->blob) {
+		free(p);
+		return NULL;
+	}
+	snprintf(file, sizeof(file), "%s.dts", name);
+	run(p, file, nr_pcpus);
+	return p;
+}
+
+static void done(struct parsed *p)
+{
+	if (p)
+		free(p->blob);
+	free(p);
+}
+
+/* Replaces the first occurrence of from with to (same length) in the blob. */
+static bool patch(struct parsed *p, const char *from, const char *to, size_t n)
+{
+	for (size_t i = 0; i + n <= p->len; i++) {
+		if (!memcmp(p->blob + i, from, n)) {
+			memcpy(p->blob + i, to, n);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Checks one whole message line ("file: vm 'x': field 'y': reason"). */
+#define CHECK_MSG(p, line) CHECK_CONTAINS((p)->all, "\n" line "\n")
+
+TEST(config_good_values)
+{
+	struct parsed *p = parse("good", 4);
+	const struct cfg_vm *v;
+
+	if (!p)
+		return;
+	CHECK_EQ(p->nerr, 0);
+	CHECK_EQ(p->errs.count, 0);
+	CHECK_EQ(p->sys.nr_vms, 4);
+	v = &p->sys.vm[0];
+	CHECK_STR(v->name, "alpha");
+	CHECK_EQ(v->id, 0);
+	CHECK(v->valid);
+	CHECK_EQ(v->vcpus, 1);
+	CHECK_EQ(v->pcpus[0], 1);
+	CHECK_EQ(v->priority, 1);
+	CHECK_EQ(v->ram.base, 0x40000000);
+	CHECK_EQ(v->ram.size, 0x1000000);
+	CHECK_EQ(v->pl011.base, CFG_DEFAULT_PL011);
+	CHECK_EQ(v->pl011.size, 0x1000);
+	CHECK_STR(v->image, "guests/hello.bin");
+	v = &p->sys.vm[1];
+	CHECK_STR(v->name, "beta");
+	CHECK_EQ(v->id, 1);
+	CHECK(v->valid);
+	CHECK_EQ(v->vcpus, 2);
+	CHECK_EQ(v->pcpus[0], 2);
+	CHECK_EQ(v->pcpus[1], 3);
+	CHECK_EQ(v->priority, CFG_DEFAULT_PRIORITY);
+	CHECK_EQ(v->pl011.base, 0x09000000);
+	CHECK_STR(v->image, "guests/smp.bin");
+	v = &p->sys.vm[2];
+	CHECK_STR(v->name, "gamma_2-x");
+	CHECK(v->valid);
+	CHECK_EQ(v->vcpus, 4);
+	CHECK_EQ(v->pcpus[3], 3);
+	CHECK_EQ(v->priority, 15);
+	CHECK_EQ(v->ram.base, 0x100000000ULL);
+	CHECK_EQ(v->ram.size, 0x100000000ULL);
+	CHECK_EQ(v->pl011.base, 0x0a001000);
+	CHECK_EQ(v->pl011.size, 0x1000);
+	v = &p->sys.vm[3];
+	CHECK_STR(v->name, "delta");
+	CHECK(v->valid);
+	CHECK_EQ(v->vcpus, 8);
+	CHECK_EQ(v->pcpus[7], 1);
+	CHECK_EQ(v->priority, 0);
+	CHECK_EQ(v->ram.base, 0x7fffe00000ULL); /* the last 2 MiB below 512 GiB */
+	CHECK_STR(v->image, "linux/Image");
+	done(p);
+}
+
+TEST(config_good_unknown_cpus_and_fewer_cpus)
+{
+	struct parsed *p = parse("good", 0);
+
+	if (!p)
+		return;
+	CHECK_EQ(p->nerr, 0); /* nr_pcpus 0: not checked */
+	run(p, "good.dts", 2);
+	CHECK_EQ(p->nerr, 4);
+	CHECK_MSG(p, "good.dts: vm 'beta': field 'pcpus': physical CPU 2 does not exist "
+		     "(the machine has 2)");
+	CHECK_MSG(p, "good.dts: vm 'beta': field 'pcpus': physical CPU 3 does not exist "
+		     "(the machine has 2)");
+	CHECK_MSG(p, "good.dts: vm 'gamma_2-x': field 'pcpus': physical CPU 3 does not exist "
+		     "(the machine has 2)");
+	CHECK(p->sys.vm[0].valid);
+	CHECK(!p->sys.vm[1].valid);
+	CHECK(!p->sys.vm[2].valid);
+	CHECK(p->sys.vm[3].valid);
+	CHECK_EQ(p->sys.nr_vms, 4); /* VM errors do not drop the other VMs */
+	done(p);
+}
+
+/* Checks that exactly the VMs named in valid[] (a NULL-ended list) are valid. */
+static void check_valid(const struct parsed *p, const char *const *valid)
+{
+	for (u32 i = 0; i < p->sys.nr_vms; i++) {
+		bool want = false;
+
+		for (const char *const *v = valid; *v; v++)
+			want |= !strcmp(*v, p->sys.vm[i].name);
+		if (p->sys.vm[i].valid != want)
+			unit_fail(__FILE__, __LINE__, "vm '%s' valid is %d", p->sys.vm[i].name,
+				  p->sys.vm[i].valid);
+	}
+}
+
+TEST(config_bad_cpus)
+{
+	struct parsed *p = parse("bad_cpus", 4);
+	static const char *const valid[] = { "good", NULL };
+
+	if (!p)
+		return;
+	CHECK_EQ(p->sys.nr_vms, 8);
+	CHECK_MSG(p, "bad_cpus.dts: vm 'v0': field 'vcpus': 0 is out of range (1..8)");
+	CHECK_MSG(p, "bad_cpus.dts: vm 'v9': field 'vcpus': 9 is out of range (1..8)");
+	CHECK_MSG(p, "bad_cpus.dts: vm 'v9': field 'pcpus': has 9 entries (at most 8)");
+	CHECK_MSG(p, "bad_cpus.dts: vm 'pmis': field 'pcpus': needs one entry per vCPU: has 1, "
+		     "vcpus is 2");
+	CHECK_MSG(p, "bad_cpus.dts: vm 'pbig': field 'pcpus': physical CPU 7 does not exist "
+		     "(the machine has 4)");
+	CHECK_MSG(p, "bad_cpus.dts: vm 'prio': field 'priority': 16 is out of range (0..15)");
+	CHECK_MSG(p, "bad_cpus.dts: vm 'nocpu': field 'vcpus': missing (required)");
+	CHECK_MSG(p, "bad_cpus.dts: vm 'nocpu': field 'pcpus': missing (required)");
+	CHECK_MSG(p, "bad_cpus.dts: vm 'wide': field 'vcpus': must be one cell, as in <1>");
+	CHECK_MSG(p, "bad_cpus.dts: vm 'wide': field 'pcpus': must be a list of cells, one per "
+		     "vCPU, as in <0 1>");
+	CHECK_EQ(p->nerr, 10);
+	check_valid(p, valid);
+	CHECK_EQ(p->sys.vm[0].pcpus[1], 3);
+	done(p);
+}
+
+TEST(config_bad_memory)
+{
+	struct parsed *p = parse("bad_memory", 0);
+	static const char *const valid[] = { "good", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_memory.dts: vm 'mbase': field 'memory': base 0x40100000 is not a "
+		     "multiple of 2 MiB");
+	CHECK_MSG(p, "bad_memory.dts: vm 'msize': field 'memory': size 0x100000 is not a "
+		     "multiple of 2 MiB");
+	CHECK_MSG(p, "bad_memory.dts: vm 'mzero': field 'memory': size is 0 (at least 2 MiB)");
+	CHECK_MSG(p, "bad_memory.dts: vm 'mhuge': field 'memory': size 0x100200000 is more "
+		     "than 4 GiB");
+	CHECK_MSG(p, "bad_memory.dts: vm 'mipa': field 'memory': base 0x7fffe00000 + size "
+		     "0x400000 ends above 512 GiB (the 39-bit stage-2 input range)");
+	CHECK_MSG(p, "bad_memory.dts: vm 'mdev': field 'memory': 0x9e00000..0xa200000 overlaps "
+		     "the device window 0x8000000..0xa000000");
+	CHECK_MSG(p, "bad_memory.dts: vm 'mcells': field 'memory': must be 4 cells <base-hi "
+		     "base-lo size-hi size-lo>");
+	CHECK_EQ(p->nerr, 7);
+	CHECK_EQ(p->sys.nr_vms, 8);
+	check_valid(p, valid);
+	CHECK_EQ(p->sys.vm[0].ram.size, 0x8000000);
+	done(p);
+}
+
+TEST(config_bad_names_images_fields)
+{
+	struct parsed *p = parse("bad_misc", 0);
+	static const char *const valid[] = { "good", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_misc.dts: vm 'hyp': field 'name': 'hyp' is reserved for the "
+		     "hypervisor's own messages");
+	CHECK_MSG(p, "bad_misc.dts: vm 'Upper': field 'name': invalid character 'U' (use a-z, "
+		     "0-9, '-' and '_')");
+	CHECK_MSG(p, "bad_misc.dts: vm 'a234567890123456789012345678901': field 'name': name is "
+		     "33 characters long (at most 31)");
+	CHECK_MSG(p, "bad_misc.dts: vm 'unk': field 'vcpu': unknown field 'vcpu'");
+	CHECK_MSG(p, "bad_misc.dts: vm 'unk': field 'uart': unknown field 'uart'");
+	CHECK_MSG(p, "bad_misc.dts: vm 'noimg': field 'image': missing (required)");
+	CHECK_MSG(p, "bad_misc.dts: vm 'emptyimg': field 'image': the path is empty");
+	CHECK_MSG(p, "bad_misc.dts: vm 'listimg': field 'image': must be one string, as in "
+		     "\"guests/hello.bin\"");
+	CHECK_EQ(p->nerr, 8);
+	check_valid(p, valid);
+	CHECK(p->sys.vm[5].image == NULL);
+	done(p);
+}
+
+TEST(config_bad_pl011)
+{
+	struct parsed *p = parse("bad_pl011", 0);
+	static const char *const valid[] = { "good", "unit", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_pl011.dts: vm 'palign': field 'pl011': base 0x9000800 is not 4 KiB "
+		     "aligned");
+	CHECK_MSG(p, "bad_pl011.dts: vm 'psize': field 'pl011': size 0x2000 is not 4 KiB (0x1000)");
+	CHECK_MSG(p, "bad_pl011.dts: vm 'pram': field 'pl011': 0x40fff000..0x41000000 overlaps "
+		     "the VM's RAM 0x40000000..0x41000000");
+	CHECK_MSG(p, "bad_pl011.dts: vm 'pnoreg': field 'pl011': missing 'reg'");
+	CHECK_MSG(p, "bad_pl011.dts: vm 'pcells': field 'pl011': reg must be 4 cells <base-hi "
+		     "base-lo size-hi size-lo>");
+	CHECK_MSG(p, "bad_pl011.dts: vm 'pextra': field 'pl011/clock': unknown field 'clock'");
+	CHECK_EQ(p->nerr, 6);
+	check_valid(p, valid);
+	CHECK_EQ(p->sys.vm[0].pl011.base, 0x41000000);
+	CHECK_EQ(p->sys.vm[7].pl011.base, 0x09001000);
+	done(p);
+}
+
+TEST(config_duplicates_in_blob)
+{
+	struct parsed *p = parse("dup", 0);
+
+	if (!p)
+		return;
+	CHECK_EQ(p->nerr, 1); /* only the unknown 'vcpuz' before patching */
+	CHECK(patch(p, "twio", "twin", 5));
+	CHECK(patch(p, "vcpuz", "vcpus", 6));
+	run(p, "dup.dts", 0);
+	CHECK_MSG(p, "dup.dts: vm 'twin': field 'vcpus': defined twice");
+	CHECK_MSG(p, "dup.dts: vm 'twin': field 'name': VM 0 has the same name");
+	CHECK_EQ(p->nerr, 2);
+	CHECK(p->sys.vm[0].valid);
+	CHECK(!p->sys.vm[1].valid);
+	CHECK(p->sys.vm[2].valid);
+	CHECK_EQ(p->sys.vm[1].vcpus, 1); /* the first definition was used */
+	done(p);
+}
+
+TEST(config_unprintable_name)
+{
+	struct parsed *p = parse("dup", 0);
+
+	if (!p)
+		return;
+	CHECK(patch(p, "other", "ot\x01r@", 6));
+	run(p, "dup.dts", 0);
+	CHECK_MSG(p, "dup.dts: vm 'ot?r@': field 'name': invalid character 0x01 (use a-z, 0-9, "
+		     "'-' and '_')");
+	CHECK(!p->sys.vm[2].valid);
+	done(p);
+}
+
+TEST(config_global_errors)
+{
+	struct parsed *p;
+
+	if ((p = parse("no_vms", 0))) {
+		CHECK_MSG(p, "no_vms.dts: field '/vms': missing (one child node per VM)");
+		CHECK_EQ(p->nerr, 1);
+		CHECK_EQ(p->sys.nr_vms, 0);
+		done(p);
+	}
+	if ((p = parse("empty_vms", 0))) {
+		CHECK_MSG(p, "empty_vms.dts: field '/vms': no VMs defined");
+		CHECK_EQ(p->nerr, 1);
+		CHECK_EQ(p->sys.nr_vms, 0);
+		done(p);
+	}
+	if ((p = parse("bad_compat", 0))) {
+		CHECK_MSG(p, "bad_compat.dts: field 'compatible': \"foo,bar\" is not "
+			     "\"bulkhead,system-v1\"");
+		CHECK_EQ(p->nerr, 1);
+		CHECK_EQ(p->sys.nr_vms, 0); /* a global error starts no VM */
+		done(p);
+	}
+	if ((p = parse("too_many", 0))) {
+		CHECK_MSG(p, "too_many.dts: field '/vms': 9 VMs defined (at most 8)");
+		CHECK_EQ(p->nerr, 1);
+		CHECK_EQ(p->sys.nr_vms, 0);
+		done(p);
+	}
+}
+
+TEST(config_not_a_blob)
+{
+	struct parsed *p = calloc(1, sizeof(*p));
+	uint8_t junk[64] = "this is not a device tree";
+
+	p->blob = malloc(sizeof(junk));
+	memcpy(p->blob, junk, sizeof(junk));
+	p->len = sizeof(junk);
+	run(p, "x.pkg", 0);
+	CHECK_MSG(p, "x.pkg: field '/': not a valid device tree blob (bad magic)");
+	CHECK_EQ(p->nerr, 1);
+	CHECK_EQ(p->sys.nr_vms, 0);
+	p->len = 8;
+	run(p, "x.pkg", 0);
+	CHECK_MSG(p, "x.pkg: field '/': not a valid device tree blob (truncated)");
+	done(p);
+}
+
+TEST(config_too_many_errors)
+{
+	struct parsed *p = parse("many_errors", 0);
+
+	if (!p)
+		return;
+	CHECK_EQ(p->nerr, 40); /* 8 VMs x (unknown 'x' + 4 missing fields) */
+	CHECK_EQ(p->errs.count, CFG_MAX_ERRORS);
+	CHECK_EQ(p->errs.dropped, 40 - CFG_MAX_ERRORS);
+	CHECK_MSG(p, "many_errors.dts: vm 'e0': field 'x': unknown field 'x'");
+	CHECK_MSG(p, "many_errors.dts: vm 'e0': field 'memory': missing (required)");
+	for (u32 i = 0; i < p->sys.nr_vms; i++)
+		CHECK(!p->sys.vm[i].valid);
+	done(p);
+}
+
+TEST(config_long_file_name)
+{
+	struct parsed *p = parse("bad_misc", 0);
+	char file[400];
+
+	if (!p)
+		return;
+	memset(file, 'f', sizeof(file) - 1);
+	file[sizeof(file) - 1] = 0;
+	run(p, file, 0);
+	CHECK_EQ(p->nerr, 8);
+	CHECK_EQ(strlen(p->errs.msg[0]), CFG_ERR_LEN - 1); /* cut, still terminated */
+	done(p);
+}
+
+TEST(config_fuzz_mutations)
+{
+	struct parsed *p = parse("good", 4);
+	uint8_t *orig;
+	uint32_t seed = 99;
+
+	if (!p)
+		return;
+	orig = malloc(p->len);
+	memcpy(orig, p->blob, p->len);
+	for (int iter = 0; iter < 2000; iter++) {
+		memcpy(p->blob, orig, p->len);
+		for (int k = 0; k < 1 + iter % 3; k++) {
+			seed = seed * 1103515245 + 12345;
+			p->blob[(seed >> 8) % p->len] ^= (uint8_t)(1u << ((seed >> 4) & 7));
+		}
+		run(p, "fuzz.dts", 4);
+		CHECK(p->sys.nr_vms <= CFG_MAX_VMS);
+		for (u32 i = 0; i < p->errs.count; i++)
+			CHECK(!strncmp(p->errs.msg[i], "fuzz.dts: ", 10));
+		for (u32 i = 0; i < p->sys.nr_vms; i++)
+			if (p->sys.vm[i].valid) /* a VM that passed really is within the rules */
+				CHECK(p->sys.vm[i].vcpus >= 1 && p->sys.vm[i].vcpus <= 8 &&
+				      p->sys.vm[i].image && p->sys.vm[i].ram.size >= MiB(2) &&
+				      p->sys.vm[i].pcpus[p->sys.vm[i].vcpus - 1] < 4);
+	}
+	free(orig);
+	done(p);
+}

@@ -1,0 +1,31 @@
+# Unit tests: hypervisor code compiled natively with ASan/UBSan and run on the host.
+# Test files (tests/unit/test_*.c) and configs (tests/unit/configs/*.dts) are found
+# automatically; add code under test to UNIT_CODE.
+
+UNIT_DIR := $(BUILD)/unit
+UNIT_BIN := $(UNIT_DIR)/unit_tests
+UNIT_CODE := hyp/lib/fdt.c hyp/core/config.c hyp/core/package.c
+UNIT_CODE += $(wildcard hyp/core/mem/palloc.c hyp/arch/aarch64/stage2_pt.c \
+			hyp/arch/aarch64/mmio_decode.c)
+UNIT_SRCS := tests/unit/main.c $(wildcard tests/unit/test_*.c) $(UNIT_CODE)
+UNIT_DTS := $(wildcard tests/unit/configs/*.dts)
+UNIT_DTBS := $(patsubst tests/unit/configs/%.dts,$(UNIT_DIR)/configs/%.dtb,$(UNIT_DTS))
+UNIT_CFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -DBH_HOST -Ihyp/include -Ihyp/arch/aarch64/include -Itests/unit \
+	-Wall -Wextra -Werror \
+	-DUNIT_CONFIG_DIR=\"$(UNIT_DIR)/configs\" -DUNIT_BHPACK=\"$(BHPACK)\"
+
+.PHONY: unit
+unit: $(UNIT_BIN) $(UNIT_DTBS) $(BHPACK)
+	$(UNIT_BIN)
+
+UNIT_HDRS := $(wildcard tests/unit/*.h hyp/include/*/*.h hyp/arch/aarch64/include/*/*.h)
+
+$(UNIT_BIN): $(UNIT_SRCS) $(UNIT_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS)
+
+# -q: the test configs are deliberately odd; dtc's style warnings are noise here.
+$(UNIT_DIR)/configs/%.dtb: tests/unit/configs/%.dts
+	@mkdir -p $(dir $@)
+	dtc -q -I dts -O dtb -o $@ $<

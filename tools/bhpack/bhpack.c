@@ -1,0 +1,512 @@
+/* bhpack: compiles a Bulkhead configuration with dtc, validates it with the hypervisor's own
+ * parser, resolves and checks the images it names, and writes the system package. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bulkhead/config.h>
+#include <bulkhead/package.h>
+
+#define MAX_INCLUDES 32
+#define EXIT_CONFIG 1 /* the configuration (or an image) is wrong */
+#define EXIT_USAGE 2  /* bad command line, or an I/O error */
+#define LINUX_MAGIC_OFF 0x38
+#define LINUX_DEFAULT_TEXT_OFFSET 0x80000ULL
+
+struct opts {
+	const char *inc[MAX_INCLUDES];
+	int nr_inc;
+	unsigned cpus;
+	const char *out;
+	const char *config;
+	bool check;
+};
+
+/* One distinct image to pack. */
+struct image {
+	const char *path; /* as written in the configuration */
+	char *resolved;
+	unsigned char *data;
+	u64 size;
+	u64 offset; /* in the package */
+};
+
+struct state {
+	const struct opts *o;
+	int status; /* worst exit code so far */
+	struct image img[CFG_MAX_VMS];
+	u32 nr_img;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bhpack [-I DIR]... [--cpus N] -o OUT CONFIG.dts|CONFIG.dtb\n"
+		"       bhpack [-I DIR]... [--cpus N] --check CONFIG.dts|CONFIG.dtb\n"
+		"Compiles CONFIG with dtc, checks it, and packs it with the images it names\n"
+		"into a Bulkhead system package (docs/config.md).\n"
+		"  -I DIR     also look for images in DIR (after the config file's folder)\n"
+		"  --cpus N   refuse physical CPUs >= N (default: not checked)\n"
+		"  -o OUT     the package to write (written atomically)\n"
+		"  --check    only validate; write nothing\n"
+		"Exit status: 0 ok, 1 configuration errors, 2 usage or I/O errors.\n");
+}
+
+/* Parses a positive decimal CPU count. */
+static bool parse_cpus(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || v == 0 || v > 4096)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* Fills o from argv; returns -1 (after printing why) on a usage error, 1 for --help. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return 1;
+		if (!strcmp(a, "--check")) {
+			o->check = true;
+			continue;
+		}
+		if (!strcmp(a, "-I") || !strcmp(a, "-o") || !strcmp(a, "--cpus")) {
+			if (++i >= argc) {
+				fprintf(stderr, "bhpack: %s needs an argument\n", a);
+				return -1;
+			}
+			val = argv[i];
+		} else if (!strncmp(a, "-I", 2) || !strncmp(a, "-o", 2)) {
+			val = a + 2;
+		} else if (!strncmp(a, "--cpus=", 7)) {
+			val = a + 7;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "bhpack: unknown option '%s'\n", a);
+			return -1;
+		} else if (o->config) {
+			fprintf(stderr, "bhpack: more than one configuration file\n");
+			return -1;
+		} else {
+			o->config = a;
+			continue;
+		}
+		if (a[1] == 'I') {
+			if (o->nr_inc >= MAX_INCLUDES) {
+				fprintf(stderr, "bhpack: too many -I folders\n");
+				return -1;
+			}
+			o->inc[o->nr_inc++] = val;
+		} else if (a[1] == 'o') {
+			o->out = val;
+		} else if (!parse_cpus(val, &o->cpus)) {
+			fprintf(stderr, "bhpack: --cpus wants a number from 1 to 4096, not '%s'\n",
+				val);
+			return -1;
+		}
+	}
+	if (!o->config || (!o->out && !o->check)) {
+		fprintf(stderr, "bhpack: %s\n",
+			o->config ? "no output (-o OUT or --check)" : "no configuration file");
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads a whole file into a malloc'd buffer. Returns 0, or -1 with errno set. */
+static int read_file(const char *path, unsigned char **data, u64 *size)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return -1;
+	do {
+		if (len == cap) {
+			unsigned char *nb = realloc(buf, cap = cap ? 2 * cap : 65536);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return -1;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+	} while (n > 0);
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		errno = EIO;
+		return -1;
+	}
+	fclose(f);
+	*data = buf;
+	*size = len;
+	return 0;
+}
+
+/* Runs dtc on a .dts into a temporary .dtb and reads it. Returns 0 or an exit code. */
+static int compile_dts(const char *config, unsigned char **dtb, u64 *size)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char tmp[4096];
+	int fd, wstatus;
+	pid_t pid;
+
+	snprintf(tmp, sizeof(tmp), "%s/bhpack-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(stderr, "bhpack: cannot create a temporary file: %s\n", strerror(errno));
+		return EXIT_USAGE;
+	}
+	close(fd);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* -q: our own parser gives the meaningful messages; dtc's errors still show. */
+		execlp("dtc", "dtc", "-q", "-I", "dts", "-O", "dtb", "-o", tmp, config,
+		       (char *)NULL);
+		fprintf(stderr, "bhpack: cannot run dtc: %s\n", strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &wstatus, 0) < 0) {
+		fprintf(stderr, "bhpack: cannot run dtc: %s\n", strerror(errno));
+		unlink(tmp);
+		return EXIT_USAGE;
+	}
+	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+		unlink(tmp);
+		if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 127)
+			return EXIT_USAGE;
+		fprintf(stderr, "%s: dtc failed to compile the configuration\n", config);
+		return EXIT_CONFIG;
+	}
+	fd = read_file(tmp, dtb, size);
+	unlink(tmp);
+	if (fd < 0) {
+		fprintf(stderr, "bhpack: cannot read dtc's output: %s\n", strerror(errno));
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Loads the configuration: a .dtb as is (recognised by its magic), anything else through dtc. */
+static int load_config(const char *config, unsigned char **dtb, u64 *size)
+{
+	if (read_file(config, dtb, size) < 0) {
+		fprintf(stderr, "bhpack: cannot read '%s': %s\n", config, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (*size >= 4 && (*dtb)[0] == 0xd0 && (*dtb)[1] == 0x0d && (*dtb)[2] == 0xfe &&
+	    (*dtb)[3] == 0xed)
+		return 0;
+	free(*dtb);
+	return compile_dts(config, dtb, size);
+}
+
+/* Records an error and the exit code it implies. */
+static void fail(struct state *s, int code)
+{
+	if (code > s->status)
+		s->status = code;
+}
+
+/* dir/path as a new string ("path" alone if path is absolute or dir is empty). */
+static char *join(const char *dir, size_t dirlen, const char *path)
+{
+	size_t n = dirlen + strlen(path) + 2;
+	char *r = malloc(n);
+
+	if (!r)
+		return NULL;
+	if (path[0] == '/' || dirlen == 0)
+		snprintf(r, n, "%s", path);
+	else
+		snprintf(r, n, "%.*s/%s", (int)dirlen, dir, path);
+	return r;
+}
+
+/* True if path names a regular file (or a link to one). */
+static bool is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Finds an image: next to the config file first, then in each -I folder. NULL if nowhere. */
+static char *resolve(const struct opts *o, const char *path)
+{
+	const char *slash = strrchr(o->config, '/');
+	size_t dirlen = slash ? (size_t)(slash - o->config) + (slash == o->config) : 0;
+	char *r = join(o->config, dirlen, path);
+
+	if (r && is_file(r))
+		return r;
+	for (int i = 0; i < o->nr_inc && path[0] != '/'; i++) {
+		free(r);
+		r = join(o->inc[i], strlen(o->inc[i]), path);
+		if (r && is_file(r))
+			return r;
+	}
+	free(r);
+	return NULL;
+}
+
+static u64 le64_at(const unsigned char *p)
+{
+	u64 v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Checks that the image fits in the VM's RAM: an arm64 Linux Image at text_offset with its
+ * image_size, anything else as a flat binary at the RAM base. */
+static void check_fit(struct state *s, const struct cfg_vm *vm, const struct image *im)
+{
+	const char *file = s->o->config;
+	u64 ram = vm->ram.size, text = 0, isize = 0, need;
+	bool linux_img = im->size >= 64 && !memcmp(im->data + LINUX_MAGIC_OFF, "ARM\x64", 4);
+
+	if (!ram)
+		return; /* memory is wrong; config_parse said so */
+	if (linux_img) {
+		text = le64_at(im->data + 0x08);
+		isize = le64_at(im->data + 0x10);
+		if (isize == 0) /* pre-3.17 kernels: text_offset is 0x80000, size unknown */
+			text = LINUX_DEFAULT_TEXT_OFFSET;
+	}
+	need = isize > im->size ? isize : im->size;
+	if (text <= ram && need <= ram - text)
+		return;
+	fail(s, EXIT_CONFIG);
+	if (linux_img)
+		fprintf(stderr,
+			"%s: vm '%s': field 'image': Linux Image '%s' needs 0x%llx bytes "
+			"(text_offset 0x%llx + size 0x%llx) but memory is 0x%llx bytes\n",
+			file, vm->name, im->path, (unsigned long long)text + need,
+			(unsigned long long)text, (unsigned long long)need,
+			(unsigned long long)ram);
+	else
+		fprintf(stderr,
+			"%s: vm '%s': field 'image': file '%s' is 0x%llx bytes, more than "
+			"memory (0x%llx bytes)\n",
+			file, vm->name, im->path, (unsigned long long)im->size,
+			(unsigned long long)ram);
+}
+
+/* Finds (or loads) the image a VM names; NULL after reporting why. */
+static struct image *get_image(struct state *s, const struct cfg_vm *vm)
+{
+	const char *file = s->o->config;
+	struct image *im;
+
+	for (u32 i = 0; i < s->nr_img; i++)
+		if (!strcmp(s->img[i].path, vm->image))
+			return &s->img[i];
+	im = &s->img[s->nr_img];
+	im->path = vm->image;
+	im->resolved = resolve(s->o, vm->image);
+	if (!im->resolved) {
+		fprintf(stderr, "%s: vm '%s': field 'image': file '%s' not found\n", file, vm->name,
+			vm->image);
+		fail(s, EXIT_CONFIG);
+		return NULL;
+	}
+	if (read_file(im->resolved, &im->data, &im->size) < 0) {
+		fprintf(stderr, "%s: vm '%s': field 'image': cannot read '%s': %s\n", file,
+			vm->name, im->resolved, strerror(errno));
+		free(im->resolved);
+		fail(s, EXIT_USAGE);
+		return NULL;
+	}
+	if (im->size == 0) {
+		fprintf(stderr, "%s: vm '%s': field 'image': file '%s' is empty\n", file, vm->name,
+			vm->image);
+		fail(s, EXIT_CONFIG);
+	}
+	s->nr_img++;
+	return im;
+}
+
+/* Resolves and checks every VM's image. */
+static void check_images(struct state *s, const struct cfg_system *sys)
+{
+	for (u32 i = 0; i < sys->nr_vms; i++) {
+		const struct cfg_vm *vm = &sys->vm[i];
+		struct image *im;
+
+		if (!vm->image)
+			continue; /* already reported */
+		im = get_image(s, vm);
+		if (im)
+			check_fit(s, vm, im);
+	}
+}
+
+static void put32(unsigned char *p, u32 v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, u64 v)
+{
+	put32(p, (u32)v);
+	put32(p + 4, (u32)(v >> 32));
+}
+
+/* Name of the configuration stored in the package: the path as given, or its last part. */
+static void source_name(char *dst, const char *config)
+{
+	const char *base = strrchr(config, '/');
+
+	if (strlen(config) >= PKG_NAME_LEN && base)
+		config = base + 1;
+	snprintf(dst, PKG_NAME_LEN, "%s", config);
+}
+
+/* Writes len bytes at offset off of fd. */
+static bool put_at(int fd, const void *data, u64 len, u64 off)
+{
+	const unsigned char *p = data;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n <= 0)
+			return false;
+		p += n;
+		off += (u64)n;
+		len -= (u64)n;
+	}
+	return true;
+}
+
+/* Lays out and writes the package into fd: header and file table, DTB, images. */
+static bool write_package(int fd, struct state *s, const unsigned char *dtb, u64 dtb_size)
+{
+	unsigned char hdr[PKG_HDR_SIZE + CFG_MAX_VMS * PKG_ENTRY_SIZE];
+	u64 hdr_size = PKG_HDR_SIZE + (u64)s->nr_img * PKG_ENTRY_SIZE;
+	u64 dtb_off = ALIGN_UP(hdr_size, PKG_ALIGN), end = dtb_off + dtb_size;
+
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, PKG_MAGIC, PKG_MAGIC_LEN);
+	put32(hdr + 8, (u32)hdr_size);
+	put32(hdr + 12, s->nr_img);
+	put64(hdr + 24, dtb_off);
+	put64(hdr + 32, dtb_size);
+	source_name((char *)hdr + 40, s->o->config);
+	for (u32 i = 0; i < s->nr_img; i++) {
+		unsigned char *e = hdr + PKG_HDR_SIZE + i * PKG_ENTRY_SIZE;
+
+		s->img[i].offset = ALIGN_UP(end, PKG_ALIGN);
+		end = s->img[i].offset + s->img[i].size;
+		snprintf((char *)e, PKG_PATH_LEN, "%s", s->img[i].path);
+		put64(e + PKG_PATH_LEN, s->img[i].offset);
+		put64(e + PKG_PATH_LEN + 8, s->img[i].size);
+	}
+	put64(hdr + 16, end);
+	if (ftruncate(fd, (off_t)end) < 0 || !put_at(fd, hdr, hdr_size, 0) ||
+	    !put_at(fd, dtb, dtb_size, dtb_off))
+		return false;
+	for (u32 i = 0; i < s->nr_img; i++)
+		if (!put_at(fd, s->img[i].data, s->img[i].size, s->img[i].offset))
+			return false;
+	return fsync(fd) == 0;
+}
+
+/* Writes the package to a temporary file next to out, then renames it into place. */
+static int emit(struct state *s, const unsigned char *dtb, u64 dtb_size)
+{
+	const char *out = s->o->out;
+	size_t n = strlen(out) + 16;
+	char *tmp = malloc(n);
+	int fd;
+
+	if (!tmp)
+		return EXIT_USAGE;
+	snprintf(tmp, n, "%s.tmp.XXXXXX", out);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(stderr, "bhpack: cannot create '%s': %s\n", tmp, strerror(errno));
+		free(tmp);
+		return EXIT_USAGE;
+	}
+	if (!write_package(fd, s, dtb, dtb_size) || fchmod(fd, 0644) < 0 || close(fd) < 0 ||
+	    rename(tmp, out) < 0) {
+		fprintf(stderr, "bhpack: cannot write '%s': %s\n", out, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return EXIT_USAGE;
+	}
+	free(tmp);
+	return 0;
+}
+
+/* Prints the parser's messages. */
+static void print_errors(const struct cfg_errors *errs)
+{
+	for (u32 i = 0; i < errs->count; i++)
+		fprintf(stderr, "%s\n", errs->msg[i]);
+	if (errs->dropped)
+		fprintf(stderr, "... and %u more errors\n", errs->dropped);
+}
+
+int main(int argc, char **argv)
+{
+	static struct cfg_system sys;
+	static struct cfg_errors errs;
+	struct opts o = { 0 };
+	struct state s = { &o, 0, { { 0 } }, 0 };
+	struct cfg_limits lim;
+	unsigned char *dtb;
+	u64 dtb_size;
+	int r = parse_args(argc, argv, &o);
+
+	if (r) {
+		usage(r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : EXIT_USAGE;
+	}
+	r = load_config(o.config, &dtb, &dtb_size);
+	if (r)
+		return r;
+	lim.nr_pcpus = o.cpus;
+	if (config_parse(dtb, dtb_size, o.config, &lim, &sys, &errs)) {
+		print_errors(&errs);
+		fail(&s, EXIT_CONFIG);
+	}
+	check_images(&s, &sys);
+	if (s.status) {
+		fprintf(stderr, "bhpack: %s: %s%s\n", o.config,
+			s.status == EXIT_CONFIG ? "errors found" : "failed",
+			o.check ? "" : ", no package written");
+		return s.status;
+	}
+	if (o.check) {
+		printf("%s: ok (%u VMs, %u images)\n", o.config, sys.nr_vms, s.nr_img);
+		return 0;
+	}
+	return emit(&s, dtb, dtb_size);
+}
