@@ -279,13 +279,22 @@ static void write_linux(const char *dir, const char *name, u64 text, u64 isize, 
 #define HEAD "/dts-v1/;\n/ {\n\tcompatible = \"bulkhead,system-v1\";\n\tvms {\n"
 #define TAIL "\t};\n};\n"
 
-static const char good_dts[] =
-	HEAD VM("a", "0", "0x200000", "img/hello.bin") VM("b", "1", "0x200000", "img/hello.bin")
-		VM("c", "0", "0x200000", "inc.bin") VM("d", "0", "0x400000", "linux/Image") TAIL;
+/* clang-format off */
+static const char good_dts[] = HEAD
+	VM("a", "0", "0x200000", "img/hello.bin")
+	VM("b", "1", "0x200000", "img/hello.bin") /* the same file: packed once */
+	VM("c", "0", "0x200000", "inc.bin")        /* found through -I */
+	VM("d", "0", "0x400000", "linux/Image")    /* text_offset 0 + image_size 3 MiB fits */
+	TAIL;
 
-static const char bad_dts[] = HEAD VM("x", "0", "0x200000", "nope.bin")
-	VM("y", "0", "0x200000", "big.bin") VM("z", "0", "0x400000", "linux/Image2")
-		VM("w", "7", "0x200000", "inc.bin") VM("ok", "0", "0x200000", "inc.bin") TAIL;
+static const char bad_dts[] = HEAD
+	VM("x", "0", "0x200000", "nope.bin")
+	VM("y", "0", "0x200000", "big.bin")        /* 2 MiB + 1 byte */
+	VM("z", "0", "0x400000", "linux/Image2")   /* text_offset 2 MiB + 3 MiB > 4 MiB */
+	VM("w", "7", "0x200000", "inc.bin")
+	VM("ok", "0", "0x200000", "inc.bin")
+	TAIL;
+/* clang-format on */
 
 /* A scratch folder with the configs and images above; returns false if it cannot be made. */
 static bool make_tree(char *dir)

@@ -6,7 +6,7 @@ UNIT_DIR := $(BUILD)/unit
 UNIT_BIN := $(UNIT_DIR)/unit_tests
 UNIT_CODE := hyp/lib/fdt.c hyp/core/config.c hyp/core/package.c
 UNIT_CODE += $(wildcard hyp/core/mem/palloc.c hyp/arch/aarch64/stage2_pt.c \
-			hyp/arch/aarch64/mmio_decode.c)
+			hyp/arch/aarch64/mmio_decode.c hyp/core/mmio.c hyp/core/image.c)
 UNIT_SRCS := tests/unit/main.c $(wildcard tests/unit/test_*.c) $(UNIT_CODE)
 UNIT_DTS := $(wildcard tests/unit/configs/*.dts)
 UNIT_DTBS := $(patsubst tests/unit/configs/%.dts,$(UNIT_DIR)/configs/%.dtb,$(UNIT_DTS))
