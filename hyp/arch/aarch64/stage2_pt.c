@@ -83,7 +83,8 @@ int s2pt_map(struct s2pt *pt, gpa_t ipa, paddr_t pa, u64 size, u32 mem)
 {
 	if (!size || !IS_ALIGNED(ipa | pa | size, 4096))
 		return E_ALIGN;
-	if (ipa + size < ipa || ipa + size > (1ULL << S2_IPA_BITS) || (pa + size) > (1ULL << 48))
+	if (ipa + size < ipa || ipa + size > (1ULL << S2_IPA_BITS) || pa + size < pa ||
+	    pa + size > (1ULL << 48))
 		return E_RANGE;
 	if (any_mapped(pt, pt->root, 1, ipa, ipa + size))
 		return E_OVERLAP;

@@ -36,10 +36,14 @@ static bool clip(const struct palloc *pa, paddr_t base, u64 size, bool inward, u
 		 u64 *n)
 {
 	u64 end = base + size < base ? ~0ULL : base + size;
-	u64 lo = inward ? ALIGN_UP(base, PAGE_SIZE) : ALIGN_DOWN(base, PAGE_SIZE);
-	u64 hi = inward ? ALIGN_DOWN(end, PAGE_SIZE) : ALIGN_UP(end, PAGE_SIZE);
+	u64 last = ALIGN_DOWN(~0ULL, PAGE_SIZE); /* ALIGN_UP of anything above wraps to 0 */
+	u64 lo, hi;
 	u64 top = pa->base + pa->npages * PAGE_SIZE;
 
+	if (!size || (inward && base > last))
+		return false; /* empty, or no whole page once rounded inward */
+	lo = inward ? ALIGN_UP(base, PAGE_SIZE) : ALIGN_DOWN(base, PAGE_SIZE);
+	hi = inward || end > last ? ALIGN_DOWN(end, PAGE_SIZE) : ALIGN_UP(end, PAGE_SIZE);
 	lo = MAX(lo, pa->base);
 	hi = MIN(hi, top);
 	if (hi <= lo)
