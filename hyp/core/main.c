@@ -36,10 +36,24 @@ static void describe_vcpus(const struct vm *vm, char *buf, size_t len)
 				      vm->vcpu[i].pcpu);
 }
 
+/* Finds a file the configuration names in the package; false (with a message) if absent. */
+static bool package_file(const struct pkg *pkg, const struct cfg_vm *cfg, const char *field,
+			 const char *path, const u8 **data, u64 *size)
+{
+	*data = NULL;
+	*size = 0;
+	if (!path)
+		return true;
+	if (pkg_find(pkg, path, data, size))
+		return true;
+	log_line("%s: vm '%s': field '%s': '%s' is not in the system package; refused",
+		 pkg->source, cfg->name, field, path);
+	return false;
+}
+
 static void create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
 {
-	const u8 *image;
-	u64 size;
+	struct vm_images img;
 	struct vm *vm;
 	char cpus[160];
 
@@ -47,12 +61,11 @@ static void create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
 		log_line("vm '%s': refused, not started (see the errors above)", cfg->name);
 		return;
 	}
-	if (!pkg_find(pkg, cfg->image, &image, &size)) {
-		log_line("%s: vm '%s': field 'image': '%s' is not in the system package; refused",
-			 pkg->source, cfg->name, cfg->image);
+	if (!package_file(pkg, cfg, "image", cfg->image, &img.image, &img.image_size) ||
+	    !package_file(pkg, cfg, "initrd", cfg->initrd, &img.initrd, &img.initrd_size) ||
+	    !package_file(pkg, cfg, "dtb", cfg->dtb, &img.dtb, &img.dtb_size))
 		return;
-	}
-	int r = vm_create(cfg, image, size, &vm);
+	int r = vm_create(cfg, &img, &vm);
 	if (r) {
 		log_line("vm '%s': not created: %s", cfg->name, err_str(r));
 		return;

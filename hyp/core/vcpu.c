@@ -1,6 +1,7 @@
 /* vCPU power state changes a guest asks for: PSCI CPU_ON and CPU_OFF, and waiting for an
  * interrupt. The new state is taken up by the vCPU's own physical CPU when it next
  * schedules, so a vCPU's registers are only ever touched by the CPU it is pinned to. */
+#include <bulkhead/arch.h>
 #include <bulkhead/errno.h>
 #include <bulkhead/pcpu.h>
 #include <bulkhead/sched.h>
@@ -41,9 +42,22 @@ void vcpu_power_off(struct vcpu *v)
 void vcpu_wait(struct vcpu *v, u64 deadline)
 {
 	vuart_flush(&v->vm->uart); /* an idle guest's prompt is complete */
+	if (arch_vcpu_irq_pending(v))
+		return; /* WFI completes at once with an interrupt pending */
 	v->wake_at = deadline;
 	u32 expected = VCPU_RUNNABLE;
 	__atomic_compare_exchange_n(&v->state, &expected, VCPU_WFI, false, __ATOMIC_ACQ_REL,
 				    __ATOMIC_ACQUIRE);
 	this_pcpu()->need_resched = 1;
+}
+
+void vcpu_wake(struct vcpu *v)
+{
+	struct pcpu *p = this_pcpu();
+	u32 expected = VCPU_WFI;
+
+	__atomic_compare_exchange_n(&v->state, &expected, VCPU_RUNNABLE, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
+	if (p->current != v) /* the loaded vCPU resynchronizes before it re-enters anyway */
+		sched_poke(v->pcpu);
 }

@@ -18,10 +18,50 @@
 struct vm vms[MAX_VMS];
 u32 nr_vms;
 
-static void load_image(struct vm *vm)
+#define DTB_ROOM KiB(64) /* room for the generated device tree, at the top of RAM */
+
+static void *guest_ptr(const struct vm *vm, gpa_t ipa)
 {
-	memcpy(arch_phys_to_virt(vm->ram_pa + (vm->load_addr - vm->ram_base)), vm->image,
-	       vm->image_size);
+	return arch_phys_to_virt(vm->ram_pa + (ipa - vm->ram_base));
+}
+
+/* Decides where the image, the initrd and the device tree go: the image where its header (or
+ * the flat-binary rule) says, the device tree at the top of RAM, the initrd just below it.
+ * Returns NULL or why they do not fit. */
+static const char *place_images(struct vm *vm)
+{
+	const struct vm_images *im = &vm->img;
+	struct image_place place;
+	const char *why = image_place(im->image, im->image_size, vm->ram_size, &place);
+	u64 dtb_room = im->dtb ? ALIGN_UP(im->dtb_size, PAGE_SIZE) : DTB_ROOM;
+	u64 top = vm->ram_size - dtb_room; /* offsets from the RAM base */
+
+	if (why)
+		return why;
+	if (dtb_room >= vm->ram_size || place.offset + place.span > top)
+		return "image and device tree do not fit in the VM's RAM";
+	vm->load_addr = vm->ram_base + place.offset;
+	vm->dtb_addr = vm->ram_base + top;
+	if (im->initrd) {
+		if (im->initrd_size > top - (place.offset + place.span))
+			return "image, initrd and device tree do not fit in the VM's RAM";
+		vm->initrd_addr = vm->ram_base + ALIGN_DOWN(top - im->initrd_size, PAGE_SIZE);
+	}
+	return NULL;
+}
+
+/* Copies the images into RAM and writes the device tree (at creation and at every reset). */
+static void load_images(struct vm *vm)
+{
+	const struct vm_images *im = &vm->img;
+
+	memcpy(guest_ptr(vm, vm->load_addr), im->image, im->image_size);
+	if (im->initrd)
+		memcpy(guest_ptr(vm, vm->initrd_addr), im->initrd, im->initrd_size);
+	if (im->dtb)
+		memcpy(guest_ptr(vm, vm->dtb_addr), im->dtb, im->dtb_size);
+	else if (!arch_vm_build_dtb(vm, guest_ptr(vm, vm->dtb_addr), (u32)DTB_ROOM))
+		log_line("vm '%s': device tree does not fit in %lu KiB", vm->name, DTB_ROOM >> 10);
 }
 
 static bool pcpus_have_room(const struct cfg_vm *cfg)
@@ -53,20 +93,14 @@ static void vcpus_init(struct vm *vm)
 	}
 }
 
-int vm_create(const struct cfg_vm *cfg, const u8 *image, u64 image_size, struct vm **out)
+int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm **out)
 {
-	struct image_place place;
 	struct vm *vm;
 	const char *why;
 	int r;
 
 	if (nr_vms == MAX_VMS)
 		return E_FULL;
-	why = image_place(image, image_size, cfg->ram.size, &place);
-	if (why) {
-		log_line("vm '%s': field 'image': %s", cfg->name, why);
-		return E_INVAL;
-	}
 	if (!pcpus_have_room(cfg))
 		return E_RANGE;
 	vm = &vms[nr_vms];
@@ -76,9 +110,12 @@ int vm_create(const struct cfg_vm *cfg, const u8 *image, u64 image_size, struct 
 	memcpy(vm->name, cfg->name, CFG_NAME_MAX);
 	vm->ram_base = cfg->ram.base;
 	vm->ram_size = cfg->ram.size;
-	vm->image = image;
-	vm->image_size = image_size;
-	vm->load_addr = cfg->ram.base + place.offset;
+	vm->img = *img;
+	why = place_images(vm);
+	if (why) {
+		log_line("vm '%s': field 'image': %s", cfg->name, why);
+		return E_INVAL;
+	}
 	vm->ram_pa = page_alloc(vm->ram_size / PAGE_SIZE, CFG_RAM_ALIGN);
 	if (!vm->ram_pa)
 		return E_NOMEM;
@@ -88,13 +125,13 @@ int vm_create(const struct cfg_vm *cfg, const u8 *image, u64 image_size, struct 
 	r = arch_stage2_map_ram(vm, vm->ram_base, vm->ram_pa, vm->ram_size);
 	if (r)
 		goto free_s2;
-	vuart_init(&vm->uart, vm);
+	vuart_init(&vm->uart, vm, VUART_DEFAULT_INTID);
 	r = mmio_add(&vm->mmio, cfg->pl011.base, cfg->pl011.size, &vuart_pl011_ops, &vm->uart);
 	if (r)
 		goto free_s2;
-	load_image(vm);
 	vm->state = VM_OFF;
 	vcpus_init(vm);
+	load_images(vm);
 	nr_vms++;
 	*out = vm;
 	return E_OK;
@@ -112,7 +149,7 @@ static void boot_vcpu0(struct vm *vm)
 	struct vcpu *v = &vm->vcpu[0];
 
 	v->boot_entry = vm->load_addr;
-	v->boot_arg = 0;
+	v->boot_arg = vm->dtb_addr; /* the Linux boot protocol: x0 = device tree */
 	__atomic_store_n(&v->boot_pending, true, __ATOMIC_RELEASE);
 	__atomic_store_n(&v->state, VCPU_RUNNABLE, __ATOMIC_RELEASE);
 	vm->state = VM_RUNNING;
@@ -170,7 +207,9 @@ void vm_reset(struct vcpu *caller)
 	if (!stop_vcpus(vm, VM_RESETTING))
 		return;
 	log_line("vm '%s': reset (PSCI SYSTEM_RESET): rebooting from its image", vm->name);
-	load_image(vm); /* RAM outside the image keeps its contents, as after a warm reset */
+	arch_vm_reset(vm);
+	vm->fault_reports = 0; /* a fresh boot gets fresh reports */
+	load_images(vm); /* the rest of RAM keeps its contents, as after a warm reset */
 	spin_lock(&vm->lock);
 	boot_vcpu0(vm);
 	spin_unlock(&vm->lock);

@@ -29,6 +29,7 @@
 
 static paddr_t gicd, gicr_base;
 static u64 gicr_len;
+static paddr_t rd_of_cpu[GIC_MAX_CPUS]; /* redistributor of each CPU index */
 
 static u64 aff_of(u64 hwid)
 {
@@ -74,19 +75,13 @@ static paddr_t find_redist(u64 hwid)
 	return 0;
 }
 
-static paddr_t this_redist(void)
+bool gic_init_cpu(u32 cpu, u64 hwid)
 {
-	u64 hwid = read_sysreg(mpidr_el1);
-
-	return find_redist(hwid);
-}
-
-bool gic_init_cpu(u64 hwid)
-{
-	paddr_t r = find_redist(hwid);
+	paddr_t r = cpu < GIC_MAX_CPUS ? find_redist(hwid) : 0;
 
 	if (!r)
 		return false;
+	rd_of_cpu[cpu] = r;
 	/* Wake the redistributor: QEMU delivers nothing to a sleeping one. */
 	io_write32(r + GICR_WAKER, io_read32(r + GICR_WAKER) & ~2u);
 	while (io_read32(r + GICR_WAKER) & 4u)
@@ -106,12 +101,12 @@ bool gic_init_cpu(u64 hwid)
 	return true;
 }
 
-void gic_enable_local(u32 intid)
+void gic_set_local(u32 cpu, u32 intid, bool enable)
 {
-	paddr_t r = this_redist();
+	paddr_t r = rd_of_cpu[cpu];
 
 	if (r && intid < 32)
-		io_write32(r + GICR_ISENABLER0, 1u << intid);
+		io_write32(r + (enable ? GICR_ISENABLER0 : GICR_ICENABLER0), 1u << intid);
 }
 
 void gic_enable_spi(u32 intid, u64 hwid)

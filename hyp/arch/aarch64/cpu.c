@@ -2,6 +2,7 @@
  * through the firmware's PSCI, and idling. */
 #include <arch/cpu.h>
 #include <arch/sysreg.h>
+#include <arch/vgic.h>
 #include <bulkhead/arch.h>
 #include <bulkhead/log.h>
 #include <bulkhead/pcpu.h>
@@ -42,7 +43,7 @@ void arch_irq_init(const struct platform *pl)
 
 void arch_cpu_init(struct pcpu *p)
 {
-	if (!gic_init_cpu(p->hwid))
+	if (!gic_init_cpu(p->id, p->hwid))
 		panic("CPU %u (MPIDR 0x%lx): no GIC redistributor", p->id, p->hwid);
 	write_sysreg(hcr_el2, HCR_GUEST);
 	/* FP/SIMD is the guest's (switched eagerly); SVE, SME, trace and AMU trap. */
@@ -55,9 +56,13 @@ void arch_cpu_init(struct pcpu *p)
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
 	write_sysreg(cnthp_ctl_el2, 0);
 	isb();
-	gic_enable_local(SGI_KICK);
-	gic_enable_local(SGI_HALT);
-	gic_enable_local(plat.hyp_timer_irq);
+	gic_set_local(p->id, SGI_KICK, true);
+	gic_set_local(p->id, SGI_HALT, true);
+	gic_set_local(p->id, plat.hyp_timer_irq, true);
+	gic_set_local(p->id, VIRQ_MAINT, true);
+	gic_set_local(p->id, VIRQ_VTIMER, true);
+	write_sysreg(ICH_HCR_EL2, 0);
+	vgic_probe();
 }
 
 /* Calls the firmware's PSCI (SMC or HVC conduit, as the device tree says). */

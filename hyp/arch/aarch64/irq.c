@@ -3,6 +3,7 @@
  * from a guest, or polled after a WFI in the idle loop. */
 #include <arch/cpu.h>
 #include <arch/sysreg.h>
+#include <arch/vgic.h>
 #include <bulkhead/arch.h>
 #include <bulkhead/console.h>
 #include <bulkhead/log.h>
@@ -19,6 +20,22 @@ static void console_irq(void)
 	pl011_ack_rx_irq();
 	while ((c = pl011_getc()) >= 0)
 		console_input((u8)c);
+}
+
+/* The virtual timer of the loaded vCPU fired, or the list registers need attention. */
+static void vgic_irq(u32 intid)
+{
+	struct pcpu *p = this_pcpu();
+
+	if (!p->current) { /* nobody loaded: the line belongs to no one */
+		if (intid == VIRQ_VTIMER)
+			gic_set_local(p->id, VIRQ_VTIMER, false);
+		return;
+	}
+	if (intid == VIRQ_VTIMER)
+		vgic_vtimer_fired(p->current);
+	else
+		vgic_maintenance(p->current);
 }
 
 u32 arch_irq_poll(void)
@@ -39,6 +56,8 @@ u32 arch_irq_poll(void)
 		} else if (intid == plat.hyp_timer_irq) {
 			write_sysreg(cnthp_ctl_el2, 0);
 			sched_timer();
+		} else if (intid == VIRQ_VTIMER || intid == VIRQ_MAINT) {
+			vgic_irq(intid);
 		} else if (intid == plat.uart_irq) {
 			console_irq();
 		} else {

@@ -61,6 +61,8 @@ static s64 affinity_info(struct vcpu *v, u64 mpidr, u64 level)
 
 static bool implemented(u32 fid)
 {
+	if (fid == 0x80000000u) /* SMCCC_VERSION: tells the guest SMCCC 1.1 is there */
+		return true;
 	switch (fid & ~PSCI_64BIT) {
 	case PSCI_VERSION: case PSCI_CPU_SUSPEND: case PSCI_CPU_OFF: case PSCI_CPU_ON:
 	case PSCI_AFFINITY_INFO: case PSCI_MIGRATE_INFO_TYPE: case PSCI_SYSTEM_OFF:

@@ -2,6 +2,7 @@
  * every change, and the VM's virtual counter offset. */
 #include <arch/stage2.h>
 #include <arch/sysreg.h>
+#include <arch/vgic.h>
 #include <bulkhead/arch.h>
 #include <bulkhead/errno.h>
 #include <bulkhead/palloc.h>
@@ -34,7 +35,7 @@ static void tlb_flush_vm(const struct vm *vm)
 	u64 saved = read_sysreg(vttbr_el2);
 
 	dsb(ishst);
-	write_sysreg(vttbr_el2, vm->s2.vttbr);
+	write_sysreg(vttbr_el2, vm->arch.s2.vttbr);
 	isb();
 	__asm__ volatile("tlbi vmalls12e1is" ::: "memory");
 	dsb(ish);
@@ -44,20 +45,37 @@ static void tlb_flush_vm(const struct vm *vm)
 
 int arch_vm_init(struct vm *vm)
 {
-	int r = s2pt_init(&vm->s2.pt, &s2_ops);
+	int r = s2pt_init(&vm->arch.s2.pt, &s2_ops);
 
 	if (r)
 		return r;
-	vm->s2.vmid = (u16)(vm->id + 1); /* VMID 0 is never used by a guest */
-	vm->s2.vttbr = vm->s2.pt.root_pa | ((u64)vm->s2.vmid << 48);
-	vm->s2.cntvoff = arch_counter(); /* the guest's virtual counter starts near 0 */
+	vm->arch.s2.vmid = (u16)(vm->id + 1); /* VMID 0 is never used by a guest */
+	vm->arch.s2.vttbr = vm->arch.s2.pt.root_pa | ((u64)vm->arch.s2.vmid << 48);
+	vm->arch.s2.cntvoff = arch_counter(); /* the guest's virtual counter starts near 0 */
 	tlb_flush_vm(vm);
-	return E_OK;
+	vgic_init_vm(vm);
+	r = mmio_add(&vm->mmio, VGIC_GICD_BASE, VGIC_GICD_SIZE, &vgic_dist_ops, vm);
+	if (!r)
+		r = mmio_add(&vm->mmio, VGIC_GICR_BASE, VGIC_GICR_STRIDE * vm->cfg.vcpus,
+			     &vgic_redist_ops, vm);
+	if (r)
+		s2pt_destroy(&vm->arch.s2.pt);
+	return r;
+}
+
+void arch_vm_reset(struct vm *vm)
+{
+	vgic_init_vm(vm);
+}
+
+void arch_vm_irq_line(struct vm *vm, u32 intid, bool level)
+{
+	vgic_set_level(vm, NULL, intid, level);
 }
 
 int arch_stage2_map_ram(struct vm *vm, gpa_t ipa, paddr_t pa, u64 size)
 {
-	int r = s2pt_map(&vm->s2.pt, ipa, pa, size, S2_MEM_NORMAL);
+	int r = s2pt_map(&vm->arch.s2.pt, ipa, pa, size, S2_MEM_NORMAL);
 
 	tlb_flush_vm(vm);
 	return r;
@@ -65,6 +83,6 @@ int arch_stage2_map_ram(struct vm *vm, gpa_t ipa, paddr_t pa, u64 size)
 
 void arch_vm_destroy(struct vm *vm)
 {
-	s2pt_destroy(&vm->s2.pt);
+	s2pt_destroy(&vm->arch.s2.pt);
 	tlb_flush_vm(vm); /* drops cached walks through the freed tables too */
 }

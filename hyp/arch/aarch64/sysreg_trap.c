@@ -4,6 +4,7 @@
  * on the console. Handlers sit in a table keyed by the register's encoding. */
 #include <arch/cpu.h>
 #include <arch/sysreg.h>
+#include <arch/vgic.h>
 #include <bulkhead/vm.h>
 
 /* The encoding fields of ISS for EC 0x18, without Rt and direction. */
@@ -73,7 +74,7 @@ static bool is_pmu(u32 op0, u32 op1, u32 crn, u32 crm, u32 op2)
 }
 
 /* Decides the result of one access; *val is the value read (reads) or written (writes). */
-static enum sr_action emulate(u32 key, bool read, u64 *val)
+static enum sr_action emulate(struct vcpu *cur_vcpu, u32 key, bool read, u64 *val)
 {
 	u32 op0 = (key >> 20) & 3, op2 = (key >> 17) & 7, op1 = (key >> 14) & 7;
 	u32 crn = (key >> 10) & 0xF, crm = (key >> 1) & 0xF;
@@ -86,6 +87,14 @@ static enum sr_action emulate(u32 key, bool read, u64 *val)
 	}
 	if (op0 == 2 || is_pmu(op0, op1, crn, crm, op2) || key == SR(3, 0, 1, 0, 1)) {
 		*val = 0; /* debug, PMU, ACTLR_EL1: read as zero, writes ignored */
+		return SR_OK;
+	}
+	/* ICC_SGI1R_EL1, ICC_ASGI1R_EL1, ICC_SGI0R_EL1: write-only, delivered by the vGIC. */
+	if (key == SR(3, 0, 12, 11, 5) || key == SR(3, 1, 12, 11, 6) ||
+	    key == SR(3, 2, 12, 11, 7)) {
+		if (read)
+			return SR_UNDEF;
+		vgic_send_sgi(cur_vcpu, *val);
 		return SR_OK;
 	}
 	/* Set/way cache maintenance (DC ISW, CSW, CISW): QEMU has no caches to maintain, so this
@@ -103,7 +112,7 @@ void handle_sysreg(struct vcpu *v, u64 esr)
 	u32 key = iss & SR_KEY_MASK;
 	u64 val = read ? 0 : vcpu_get_reg(v->arch.regs.x, rt);
 
-	if (emulate(key, read, &val) == SR_UNDEF) {
+	if (emulate(v, key, read, &val) == SR_UNDEF) {
 		vm_report(v, "%s of system register S%u_%u_C%u_C%u_%u at pc 0x%lx: not available to "
 			  "guests; undefined instruction injected", read ? "read" : "write",
 			  (key >> 20) & 3, (key >> 14) & 7, (key >> 10) & 0xF, (key >> 1) & 0xF,

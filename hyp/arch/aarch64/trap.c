@@ -2,6 +2,7 @@
  * (a table indexed by ESR_EL2.EC), then lets the scheduler decide what runs next. */
 #include <arch/cpu.h>
 #include <arch/sysreg.h>
+#include <arch/vgic.h>
 #include <bulkhead/arch.h>
 #include <bulkhead/log.h>
 #include <bulkhead/pcpu.h>
@@ -125,4 +126,7 @@ void arch_guest_exit(struct arch_regs *regs, u64 kind)
 		vm_stop(v, "SError (asynchronous abort) from the guest");
 	}
 	sched_exit_done();
+	v = this_pcpu()->current;
+	if (__atomic_load_n(&v->arch.vgic.dirty, __ATOMIC_ACQUIRE))
+		vgic_sync(v);
 }

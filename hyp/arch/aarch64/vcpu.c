@@ -3,6 +3,7 @@
  * registers (vectors.S); everything here happens only on a switch. */
 #include <arch/cpu.h>
 #include <arch/sysreg.h>
+#include <arch/vgic.h>
 #include <bulkhead/arch.h>
 #include <bulkhead/pcpu.h>
 #include <bulkhead/string.h>
@@ -22,14 +23,15 @@ void arch_vcpu_reset(struct vcpu *v, gpa_t entry, u64 arg)
 	a->regs.pstate = PSTATE_EL1H_MASKED;
 	a->el1.sctlr = SCTLR_EL1_RESET;
 	a->vmpidr = BIT(31) | v->id; /* Aff0 = vCPU index, uniprocessor bit clear */
+	vgic_init_vcpu(v);
 }
 
 void arch_vcpu_load(struct vcpu *v)
 {
 	const struct arch_el1 *e = &v->arch.el1;
 
-	write_sysreg(vttbr_el2, v->vm->s2.vttbr);
-	write_sysreg(cntvoff_el2, v->vm->s2.cntvoff);
+	write_sysreg(vttbr_el2, v->vm->arch.s2.vttbr);
+	write_sysreg(cntvoff_el2, v->vm->arch.s2.cntvoff);
 	write_sysreg(vmpidr_el2, v->arch.vmpidr);
 	write_sysreg(sctlr_el1, e->sctlr);
 	write_sysreg(actlr_el1, e->actlr);
@@ -61,6 +63,7 @@ void arch_vcpu_load(struct vcpu *v)
 	write_sysreg(cntv_cval_el0, e->cntv_cval);
 	write_sysreg(cntv_ctl_el0, e->cntv_ctl);
 	fpsimd_restore(&v->arch.fp);
+	vgic_load(v);
 	isb();
 }
 
@@ -93,6 +96,7 @@ void arch_vcpu_save(struct vcpu *v)
 	e->csselr = read_sysreg(csselr_el1);
 	e->cntkctl = read_sysreg(cntkctl_el1);
 	e->mdscr = read_sysreg(mdscr_el1);
+	vgic_save(v); /* before the timer stops: a completed timer interrupt is resampled */
 	/* Stop the timer first so it cannot fire for a vCPU that is not loaded. */
 	e->cntv_ctl = read_sysreg(cntv_ctl_el0);
 	write_sysreg(cntv_ctl_el0, 0);
@@ -107,12 +111,18 @@ u64 arch_vcpu_timer_deadline(const struct vcpu *v)
 
 	if ((ctl & 3) != 1) /* enabled and not masked */
 		return 0;
-	return cval + v->vm->s2.cntvoff; /* virtual to physical counter */
+	return cval + v->vm->arch.s2.cntvoff; /* virtual to physical counter */
+}
+
+bool arch_vcpu_irq_pending(struct vcpu *v)
+{
+	return vgic_has_pending(v);
 }
 
 _Noreturn void arch_enter_current(void)
 {
 	u32 id = this_pcpu()->id;
 
+	vgic_sync(this_pcpu()->current);
 	enter_guest_on((uintptr_t)(cpu_stacks + (u64)(id + 1) * STACK_SIZE));
 }

@@ -1,6 +1,7 @@
 /* The emulated PL011 of each VM (the subset Linux's amba-pl011 driver and simple polled
  * guests use). Output is assembled into lines for the console multiplexer; input arrives from
  * the multiplexer into a receive FIFO. */
+#include <bulkhead/arch.h>
 #include <bulkhead/console.h>
 #include <bulkhead/string.h>
 #include <bulkhead/vm.h>
@@ -35,10 +36,11 @@
 
 static const u8 id_regs[8] = { 0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1 };
 
-void vuart_init(struct vuart *u, struct vm *vm)
+void vuart_init(struct vuart *u, struct vm *vm, u32 intid)
 {
 	memset(u, 0, sizeof(*u));
 	u->vm = vm;
+	u->intid = intid;
 	u->cr = 0x300; /* TXE, RXE */
 	u->lcr_h = 0;
 	u->ifls = 0x12;
@@ -49,6 +51,23 @@ static u32 rx_count(const struct vuart *u)
 	return (u->rx_head - u->rx_tail) % VUART_RX_SIZE;
 }
 
+static u32 ris(const struct vuart *u)
+{
+	return INT_TX | (rx_count(u) ? INT_RX | INT_RT : 0);
+}
+
+/* Drives the interrupt line from the masked status; called with the lock held, so level
+ * changes reach the interrupt controller in the order they happened. */
+static void update_line(struct vuart *u)
+{
+	bool level = (ris(u) & u->imsc) != 0;
+
+	if (level != u->irq_level) {
+		u->irq_level = level;
+		arch_vm_irq_line(u->vm, u->intid, level);
+	}
+}
+
 bool vuart_push_input(struct vuart *u, u8 c)
 {
 	spin_lock(&u->lock);
@@ -56,6 +75,7 @@ bool vuart_push_input(struct vuart *u, u8 c)
 	if (ok) {
 		u->rx[u->rx_head] = c;
 		u->rx_head = (u->rx_head + 1) % VUART_RX_SIZE;
+		update_line(u);
 	}
 	spin_unlock(&u->lock);
 	return ok;
@@ -87,11 +107,6 @@ static void output(struct vuart *u, u8 c)
 	u->line[u->line_len++] = (char)c;
 	if (u->line_len == VUART_LINE_MAX)
 		flush_locked(u, true);
-}
-
-static u32 ris(const struct vuart *u)
-{
-	return INT_TX | (rx_count(u) ? INT_RX | INT_RT : 0);
 }
 
 static u32 read_reg(struct vuart *u, u64 off)
@@ -149,6 +164,7 @@ static bool vuart_read(void *dev, u64 off, u32 width, u64 *value)
 		return false;
 	spin_lock(&u->lock);
 	*value = read_reg(u, off & ~3ULL) >> (8 * (off & 3));
+	update_line(u);
 	spin_unlock(&u->lock);
 	if (width < 4)
 		*value &= (1ULL << (8 * width)) - 1;
@@ -163,6 +179,7 @@ static bool vuart_write(void *dev, u64 off, u32 width, u64 value)
 		return false;
 	spin_lock(&u->lock);
 	write_reg(u, off, (u32)value);
+	update_line(u);
 	spin_unlock(&u->lock);
 	return true;
 }

@@ -50,11 +50,20 @@ void arch_vcpu_load(struct vcpu *v);
 void arch_vcpu_save(struct vcpu *v);
 /* Enters the current vCPU of this CPU; never returns (exits come back through the vectors). */
 _Noreturn void arch_enter_current(void);
+/* True if the vCPU has an interrupt to take (a WFI must not wait). v is loaded. */
+bool arch_vcpu_irq_pending(struct vcpu *v);
+/* Sets the level of a VM's interrupt line intid (emulated devices). */
+void arch_vm_irq_line(struct vm *vm, u32 intid, bool level);
 /* Deadline of the vCPU's own timer if it is armed and can fire, else 0. */
 u64 arch_vcpu_timer_deadline(const struct vcpu *v);
 
 /* --- VMs and stage-2 --- */
+/* Writes the VM's generated device tree into buf (guest-physical dtb_addr); returns its size,
+ * or 0 if it does not fit. */
+u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size);
 int arch_vm_init(struct vm *vm);
+/* Returns the VM's interrupt controller to its reset state (all vCPUs stopped). */
+void arch_vm_reset(struct vm *vm);
 /* Frees the VM's stage-2 tables. */
 void arch_vm_destroy(struct vm *vm);
 /* Maps guest-physical [ipa, ipa+size) to physical pa as normal RAM. */

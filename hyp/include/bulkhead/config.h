@@ -37,6 +37,9 @@ struct cfg_vm {
 	struct cfg_region ram;
 	struct cfg_region pl011;
 	const char *image; /* path string, points into the DTB */
+	const char *bootargs; /* kernel command line, NULL if none */
+	const char *initrd;   /* initramfs path, NULL if none */
+	const char *dtb;      /* the VM's own device tree path, NULL: generated */
 };
 
 struct cfg_errors {

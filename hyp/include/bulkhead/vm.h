@@ -4,7 +4,7 @@
 #define BULKHEAD_VM_H
 
 #include <arch/vcpu.h>
-#include <arch/stage2.h>
+#include <arch/vm.h>
 #include <bulkhead/config.h>
 #include <bulkhead/mmio.h>
 #include <bulkhead/spinlock.h>
@@ -47,6 +47,12 @@ struct vcpu {
 	u64 exits[EXIT_KINDS];
 };
 
+/* What a VM boots: its image, and optionally an initrd and its own device tree. */
+struct vm_images {
+	const u8 *image, *initrd, *dtb;
+	u64 image_size, initrd_size, dtb_size;
+};
+
 enum vm_state {
 	VM_RUNNING,
 	VM_OFF,     /* powered off by the guest */
@@ -64,11 +70,12 @@ struct vm {
 	paddr_t ram_pa; /* RAM: contiguous, 2 MiB aligned */
 	gpa_t ram_base;
 	u64 ram_size;
-	const u8 *image; /* in the system package, kept for resets */
-	u64 image_size;
-	gpa_t load_addr; /* where the image is placed, also the entry point */
+	struct vm_images img; /* in the system package, kept for resets */
+	gpa_t load_addr;   /* where the image is placed, also the entry point */
+	gpa_t initrd_addr; /* where the initrd is placed (if any) */
+	gpa_t dtb_addr;    /* the device tree vCPU 0 gets in x0 */
 
-	struct arch_stage2 s2;
+	struct arch_vm arch; /* stage-2, virtual GIC distributor */
 	struct mmio_table mmio;
 	struct vuart uart;
 	u32 nr_vcpus;
@@ -79,8 +86,9 @@ struct vm {
 extern struct vm vms[MAX_VMS];
 extern u32 nr_vms;
 
-/* Creates a VM from a validated configuration and its image; does not start it. */
-int vm_create(const struct cfg_vm *cfg, const u8 *image, u64 image_size, struct vm **out);
+/* Creates a VM from a validated configuration and its images; does not start it. Refuses
+ * (and says why) if they do not fit in its RAM. */
+int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm **out);
 /* Starts vCPU 0 at the image's entry point. */
 void vm_start(struct vm *vm);
 /* Guest-requested power off (PSCI SYSTEM_OFF), reset (SYSTEM_RESET), and the hypervisor's
@@ -96,6 +104,8 @@ int vcpu_power_on(struct vcpu *v, gpa_t entry, u64 arg);
 void vcpu_power_off(struct vcpu *v);
 /* WFI: the vCPU waits until deadline (0 = no deadline) or an event. */
 void vcpu_wait(struct vcpu *v, u64 deadline);
+/* Something arrived for v (an interrupt): end its WFI and make its CPU look at it. */
+void vcpu_wake(struct vcpu *v);
 /* True if the guest-physical range lies inside the VM's RAM. */
 bool vm_ram_contains(const struct vm *vm, gpa_t addr, u64 size);
 /* Rate-limited console line about a guest fault. */

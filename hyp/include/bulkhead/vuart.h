@@ -9,6 +9,7 @@
 
 #define VUART_RX_SIZE 64
 #define VUART_LINE_MAX 160
+#define VUART_DEFAULT_INTID 33 /* SPI 1, as on QEMU virt */
 
 struct vuart {
 	struct vm *vm;
@@ -20,11 +21,13 @@ struct vuart {
 	char line[VUART_LINE_MAX];
 	u32 line_len;
 	u32 polls; /* status reads since the last output byte */
+	u32 intid; /* interrupt line to the VM's interrupt controller */
+	bool irq_level; /* its current level */
 };
 
 extern const struct mmio_ops vuart_pl011_ops;
 
-void vuart_init(struct vuart *u, struct vm *vm);
+void vuart_init(struct vuart *u, struct vm *vm, u32 intid);
 /* Queues one input byte; false if the receive FIFO is full (the byte is dropped). */
 bool vuart_push_input(struct vuart *u, u8 c);
 /* Sends a partial output line to the console (when the guest waits for input or idles). */

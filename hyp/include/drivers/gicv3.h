@@ -5,14 +5,15 @@
 #include <bulkhead/types.h>
 
 #define GIC_SPURIOUS 1023
+#define GIC_MAX_CPUS 8
 
 /* Distributor setup (boot CPU, once). */
 void gic_init(paddr_t gicd, paddr_t gicr, u64 gicr_size);
-/* This CPU's redistributor (woken) and CPU interface; hwid is its MPIDR. Returns false if no
- * redistributor matches. */
-bool gic_init_cpu(u64 hwid);
-/* Enables a private interrupt (SGI/PPI) on this CPU. */
-void gic_enable_local(u32 intid);
+/* This CPU's redistributor (woken) and CPU interface; cpu is its index, hwid its MPIDR.
+ * Returns false if no redistributor matches. */
+bool gic_init_cpu(u32 cpu, u64 hwid);
+/* Enables or disables a private interrupt (SGI/PPI) of CPU index cpu. */
+void gic_set_local(u32 cpu, u32 intid, bool enable);
 /* Enables a shared interrupt routed to the CPU with MPIDR hwid. */
 void gic_enable_spi(u32 intid, u64 hwid);
 u32 gic_ack(void);

@@ -3,6 +3,7 @@
 #ifndef ARCH_VCPU_H
 #define ARCH_VCPU_H
 
+#include <arch/vgic.h>
 #include <bulkhead/types.h>
 
 /* Saved by the exception vector on every exit; restored on every entry. */
@@ -29,6 +30,7 @@ struct arch_vcpu {
 	struct arch_el1 el1;
 	struct arch_fp fp;
 	u64 vmpidr; /* MPIDR the guest reads */
+	struct vgic_cpu vgic;
 };
 
 #endif

@@ -1,0 +1,43 @@
+/* The device tree a VM boots with (when its configuration gives none): the machine QEMU's
+ * `virt` board with a GICv3 would describe, reduced to what the VM really has (RAM, vCPUs
+ * started by PSCI over HVC, the GICv3, the architected timer, one PL011), so a stock arm64
+ * Linux kernel boots on it. Pure code: unit-tested on the host. */
+#ifndef ARCH_GUEST_DTB_H
+#define ARCH_GUEST_DTB_H
+
+#include <bulkhead/types.h>
+
+#define GUEST_DTB_GICD_SIZE 0x10000ULL       /* distributor: 64 KiB */
+#define GUEST_DTB_GICR_STRIDE 0x20000ULL     /* redistributor per vCPU: RD + SGI frames */
+#define GUEST_DTB_UART_SIZE 0x1000ULL
+#define GUEST_DTB_MAX_VCPUS 8
+#define GUEST_DTB_MAX_SIZE 0x200000U         /* arm64 booting.rst: a DTB is at most 2 MiB */
+
+/* Interrupt numbers (PPIs as the GIC binding counts them: INTID - 16). */
+#define GUEST_DTB_PPI_MAINT 9   /* GIC maintenance, INTID 25 */
+#define GUEST_DTB_PPI_HYP 10    /* EL2 physical timer, INTID 26 */
+#define GUEST_DTB_PPI_VIRT 11   /* EL1 virtual timer, INTID 27 */
+#define GUEST_DTB_PPI_SEC 13    /* EL1 secure physical timer, INTID 29 */
+#define GUEST_DTB_PPI_PHYS 14   /* EL1 non-secure physical timer, INTID 30 */
+
+/* Phandles of the generated tree. */
+#define GUEST_DTB_PHANDLE_GIC 1
+#define GUEST_DTB_PHANDLE_CLK 2
+
+struct guest_dtb {
+	u64 ram_base, ram_size;
+	u32 nr_vcpus;                /* 1..GUEST_DTB_MAX_VCPUS; vCPU i has MPIDR Aff0 = i */
+	const char *bootargs;        /* the kernel command line; NULL: none */
+	u64 initrd_start, initrd_end; /* guest-physical, end exclusive; 0, 0: no initrd */
+	u64 uart_base;               /* the PL011, 4 KiB */
+	u32 uart_spi;                /* its SPI number (1 -> INTID 33) */
+	u64 gicd_base;               /* GICv3 distributor, 64 KiB */
+	u64 gicr_base;               /* redistributors, nr_vcpus * 128 KiB */
+};
+
+/* Writes the VM's DTB into buf (size bytes; 8-byte alignment is the caller's business, Linux
+ * wants it). Returns its size, or 0 if it does not fit or g is invalid (no vCPU or more than
+ * GUEST_DTB_MAX_VCPUS, an empty RAM, an initrd ending before it starts). */
+u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g);
+
+#endif

@@ -1,0 +1,24 @@
+/* The device tree a VM boots with, from its configuration: QEMU virt's layout with the VM's
+ * RAM, vCPUs, GIC, timer, PL011, command line and initrd (guest_dtb.c writes it). */
+#include <arch/guest_dtb.h>
+#include <arch/vgic.h>
+#include <bulkhead/arch.h>
+#include <bulkhead/vm.h>
+
+u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size)
+{
+	struct guest_dtb g = {
+		.ram_base = vm->ram_base,
+		.ram_size = vm->ram_size,
+		.nr_vcpus = vm->nr_vcpus,
+		.bootargs = vm->cfg.bootargs,
+		.initrd_start = vm->img.initrd ? vm->initrd_addr : 0,
+		.initrd_end = vm->img.initrd ? vm->initrd_addr + vm->img.initrd_size : 0,
+		.uart_base = vm->cfg.pl011.base,
+		.uart_spi = vm->uart.intid - 32,
+		.gicd_base = VGIC_GICD_BASE,
+		.gicr_base = VGIC_GICR_BASE,
+	};
+
+	return guest_dtb_build(buf, size, &g);
+}
