@@ -10,9 +10,20 @@
 #define CFG_SHOWN_MAX 32 /* bytes of a name from the blob shown in a message, with the NUL */
 
 /* The properties a VM node may have, in the order they are checked. */
-enum vm_field { F_VCPUS, F_PCPUS, F_PRIORITY, F_MEMORY, F_IMAGE, F_COUNT };
-static const char *const vm_field_names[F_COUNT] = { "vcpus", "pcpus", "priority", "memory",
-						     "image" };
+enum vm_field {
+	F_VCPUS,
+	F_PCPUS,
+	F_PRIORITY,
+	F_MEMORY,
+	F_IMAGE,
+	F_BOOTARGS,
+	F_INITRD,
+	F_DTB,
+	F_COUNT
+};
+static const char *const vm_field_names[F_COUNT] = {
+	"vcpus", "pcpus", "priority", "memory", "image", "bootargs", "initrd", "dtb",
+};
 
 /* State shared by the parsing helpers of one config_parse call. */
 struct cfg_ctx {
@@ -87,8 +98,8 @@ static void printable(char *dst, size_t cap, const char *src, size_t len)
 	dst[i] = 0;
 }
 
-/* Text for an fdt_init error. */
-static const char *fdt_reason(int err)
+/* Text for an fdt_init error (see config.h). */
+const char *config_fdt_reason(int err)
 {
 	switch (err) {
 	case FDT_ERR_BADMAGIC:
@@ -298,32 +309,64 @@ static bool parse_memory(struct cfg_ctx *c, struct cfg_vm *vm, const struct vm_p
 	return true;
 }
 
-/* image: one non-empty string that fits a package path. */
-static void parse_image(struct cfg_ctx *c, struct cfg_vm *vm, const struct vm_props *p)
+/* A property that must be one NUL-terminated string (example shows how). Returns it and its
+ * length in *n, or NULL if it is absent (reported if required) or malformed (reported). */
+static const char *one_string(struct cfg_ctx *c, struct cfg_vm *vm, const struct vm_props *p,
+			      enum vm_field f, bool required, const char *example, int *n)
 {
-	const char *s = (const char *)p->val[F_IMAGE];
-	int len = p->len[F_IMAGE], n = 0;
+	const char *s = (const char *)p->val[f];
+	int len = p->len[f];
 
+	*n = 0;
 	if (!s) {
-		vm_err(c, vm, "image", "missing (required)");
-		return;
+		if (required)
+			vm_err(c, vm, vm_field_names[f], "missing (required)");
+		return NULL;
 	}
-	while (n < len && s[n])
-		n++;
-	if (n + 1 != len) {
-		vm_err(c, vm, "image", "must be one string, as in \"guests/hello.bin\"");
-		return;
+	while (*n < len && s[*n])
+		(*n)++;
+	if (*n + 1 != len) {
+		vm_err(c, vm, vm_field_names[f], "must be one string, as in \"%s\"", example);
+		return NULL;
 	}
+	return s;
+}
+
+/* image, initrd, dtb: one non-empty string that fits a package path. */
+static const char *parse_path(struct cfg_ctx *c, struct cfg_vm *vm, const struct vm_props *p,
+			      enum vm_field f, bool required, const char *example)
+{
+	int n;
+	const char *s = one_string(c, vm, p, f, required, example, &n);
+
+	if (!s)
+		return NULL;
 	if (n == 0) {
-		vm_err(c, vm, "image", "the path is empty");
-		return;
+		vm_err(c, vm, vm_field_names[f], "the path is empty");
+		return NULL;
 	}
 	if (n >= PKG_PATH_LEN) {
-		vm_err(c, vm, "image", "the path is %d characters long (at most %d)", n,
+		vm_err(c, vm, vm_field_names[f], "the path is %d characters long (at most %d)", n,
 		       PKG_PATH_LEN - 1);
+		return NULL;
+	}
+	return s;
+}
+
+/* bootargs: optional, one string of fewer than CFG_BOOTARGS_MAX bytes (it may be empty). */
+static void parse_bootargs(struct cfg_ctx *c, struct cfg_vm *vm, const struct vm_props *p)
+{
+	int n;
+	const char *s = one_string(c, vm, p, F_BOOTARGS, false, "console=ttyAMA0", &n);
+
+	if (!s)
+		return;
+	if (n >= CFG_BOOTARGS_MAX) {
+		vm_err(c, vm, "bootargs", "is %d characters long (at most %d)", n,
+		       CFG_BOOTARGS_MAX - 1);
 		return;
 	}
-	vm->image = s;
+	vm->bootargs = s;
 }
 
 /* Checks the pl011 node's properties (only reg) and that it has no subnodes. */
@@ -436,7 +479,10 @@ static void parse_vm(struct cfg_ctx *c, int node, u32 id, struct cfg_vm *vm)
 	parse_pcpus(c, vm, &p);
 	parse_priority(c, vm, &p);
 	ram_ok = parse_memory(c, vm, &p);
-	parse_image(c, vm, &p);
+	vm->image = parse_path(c, vm, &p, F_IMAGE, true, "guests/hello.bin");
+	parse_bootargs(c, vm, &p);
+	vm->initrd = parse_path(c, vm, &p, F_INITRD, false, "linux/initrd.cpio.gz");
+	vm->dtb = parse_path(c, vm, &p, F_DTB, false, "linux/vm.dtb");
 	parse_subnodes(c, vm, node, ram_ok);
 }
 
@@ -489,7 +535,7 @@ u32 config_parse(const void *blob, u64 size, const char *file, const struct cfg_
 	errs->dropped = 0;
 	err = fdt_init(&fdt, blob, size);
 	if (err) {
-		sys_err(&c, "/", "not a valid device tree blob (%s)", fdt_reason(err));
+		sys_err(&c, "/", "not a valid device tree blob (%s)", config_fdt_reason(err));
 		return errs->count + errs->dropped;
 	}
 	root = fdt_root(&fdt);

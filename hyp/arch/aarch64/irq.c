@@ -34,8 +34,8 @@ static void vgic_irq(u32 intid)
 	}
 	if (intid == VIRQ_VTIMER)
 		vgic_vtimer_fired(p->current);
-	else
-		vgic_maintenance(p->current);
+	else /* the maintenance condition is level: resolve it now or it fires again */
+		vgic_sync(p->current);
 }
 
 u32 arch_irq_poll(void)

@@ -372,11 +372,6 @@ void vgic_vtimer_fired(struct vcpu *v)
 	v->arch.vgic.dirty = true;
 }
 
-void vgic_maintenance(struct vcpu *v)
-{
-	v->arch.vgic.dirty = true;
-}
-
 /* --- register helpers shared by the distributor and redistributor models --- */
 
 /* The interrupt behind intid for register accesses through vCPU v's redistributor (private)

@@ -21,6 +21,9 @@
 #define CFG_IPA_LIMIT (1ULL << 39)
 #define CFG_RAM_ALIGN MiB(2)
 #define CFG_RAM_MAX GiB(4)
+#define CFG_BOOTARGS_MAX 1024 /* bytes of the kernel command line, including the NUL */
+#define CFG_DTB_MAX MiB(2)    /* a VM's own device tree (arm64 booting.rst's limit); bhpack
+			       * checks it, and keeps this much RAM free for it beside an initrd */
 
 struct cfg_region {
 	u64 base;
@@ -36,8 +39,9 @@ struct cfg_vm {
 	u32 priority;
 	struct cfg_region ram;
 	struct cfg_region pl011;
-	const char *image; /* path string, points into the DTB */
-	const char *bootargs; /* kernel command line, NULL if none */
+	/* Strings point into the configuration DTB. */
+	const char *image;    /* path of the boot image */
+	const char *bootargs; /* kernel command line (< CFG_BOOTARGS_MAX bytes), NULL if none */
 	const char *initrd;   /* initramfs path, NULL if none */
 	const char *dtb;      /* the VM's own device tree path, NULL: generated */
 };
@@ -64,5 +68,8 @@ struct cfg_limits {
  * nr_vms = 0. */
 u32 config_parse(const void *blob, u64 size, const char *file, const struct cfg_limits *lim,
 		 struct cfg_system *sys, struct cfg_errors *errs);
+
+/* Text for an fdt_init() error ("bad magic", "truncated", ...), for messages. */
+const char *config_fdt_reason(int err);
 
 #endif

@@ -70,9 +70,8 @@ void vgic_sync(struct vcpu *v);
 void vgic_load(struct vcpu *v);
 void vgic_save(struct vcpu *v);
 bool vgic_has_pending(struct vcpu *v);
-/* Physical interrupts of the vGIC: the virtual timer fired, a maintenance interrupt. */
+/* The physical virtual-timer interrupt fired while v was loaded. */
 void vgic_vtimer_fired(struct vcpu *v);
-void vgic_maintenance(struct vcpu *v);
 /* Register helpers for the distributor and redistributor models: 32 one-bit fields from
  * INTID first (v selects whose private interrupts), priorities, and configuration. */
 enum vgic_field { VF_GROUP, VF_ENABLE, VF_PENDING, VF_ACTIVE };
