@@ -44,11 +44,14 @@ const struct mmio_region *mmio_find(const struct mmio_table *t, gpa_t addr)
 bool mmio_emulate(const struct mmio_table *t, struct mmio_access *a)
 {
 	const struct mmio_region *r = mmio_find(t, a->addr);
-	u64 off;
 
-	if (!r)
-		return false;
-	off = a->addr - r->base;
+	return r && mmio_access_region(r, a);
+}
+
+bool mmio_access_region(const struct mmio_region *r, struct mmio_access *a)
+{
+	u64 off = a->addr - r->base;
+
 	if (a->width > r->size - off)
 		return false; /* straddles the end of the region */
 	if (a->write)

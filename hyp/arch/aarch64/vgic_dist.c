@@ -49,7 +49,27 @@ static const struct bitreg *find_bitreg(u64 off)
 static bool dist_read(void *dev, u64 off, u32 width, u64 *value)
 {
 	struct vm *vm = dev;
-	const struct bitreg *br = find_bitreg(off);
+	const struct bitreg *br;
+
+	if (off < GICD_IGROUPR) { /* control and identification: the common reads */
+		if (width != 4)
+			return false;
+		switch (off) {
+		case GICD_CTLR:
+			*value = vm->arch.vgic.ctlr | CTLR_ARE | CTLR_DS;
+			return true;
+		case GICD_TYPER:
+			/* ITLinesNumber, IDbits = 10 bits (9), CPUNumber ignored under ARE */
+			*value = (VGIC_NR_IRQS / 32 - 1) | (9u << 19);
+			return true;
+		case GICD_IIDR:
+			*value = IIDR_ARM;
+			return true;
+		}
+		*value = 0;
+		return true;
+	}
+	br = find_bitreg(off);
 
 	if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + VGIC_NR_IRQS) {
 		if (width != 1 && width != 4)
@@ -79,18 +99,6 @@ static bool dist_read(void *dev, u64 off, u32 width, u64 *value)
 	if (off >= GICD_ICFGR && off < GICD_ICFGR + VGIC_NR_IRQS / 4) {
 		u32 first = (u32)(off - GICD_ICFGR) * 4;
 		*value = first >= 32 ? vgic_cfg_read(vm, NULL, first) : 0;
-		return true;
-	}
-	switch (off) {
-	case GICD_CTLR:
-		*value = vm->arch.vgic.ctlr | CTLR_ARE | CTLR_DS;
-		return true;
-	case GICD_TYPER:
-		/* ITLinesNumber, IDbits = 10 bits (9), CPUNumber ignored under ARE */
-		*value = (VGIC_NR_IRQS / 32 - 1) | (9u << 19);
-		return true;
-	case GICD_IIDR:
-		*value = IIDR_ARM;
 		return true;
 	}
 	*value = off >= GICD_ID ? vgic_id_reg(off) : 0; /* reserved: RAZ */

@@ -45,6 +45,9 @@ struct mmio_table {
 int mmio_add(struct mmio_table *t, gpa_t base, u64 size, const struct mmio_ops *ops, void *dev);
 /* The region containing addr, by binary search, or NULL. */
 const struct mmio_region *mmio_find(const struct mmio_table *t, gpa_t addr);
+/* Emulates one access in region r (found with mmio_find). Returns false if the device
+ * refused it or it runs past the region's end. */
+bool mmio_access_region(const struct mmio_region *r, struct mmio_access *a);
 /* Emulates one access. Returns false if no device owns the address or the device refused. */
 bool mmio_emulate(const struct mmio_table *t, struct mmio_access *a);
 
