@@ -43,7 +43,10 @@ static const char *place_images(struct vm *vm)
 	vm->load_addr = vm->ram_base + place.offset;
 	vm->dtb_addr = vm->ram_base + top;
 	if (im->initrd) {
-		if (im->initrd_size > top - (place.offset + place.span))
+		u64 end = place.offset + place.span;
+
+		if (im->initrd_size > top - end ||
+		    ALIGN_DOWN(top - im->initrd_size, PAGE_SIZE) < end)
 			return "image, initrd and device tree do not fit in the VM's RAM";
 		vm->initrd_addr = vm->ram_base + ALIGN_DOWN(top - im->initrd_size, PAGE_SIZE);
 	}

@@ -1,13 +1,21 @@
 /* Tests for the configuration parser (hyp/core/config.c): parsed values of a good config, the
  * exact message for each kind of mistake, and that a bad VM does not spoil the others. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <bulkhead/config.h>
+#include <bulkhead/package.h>
 
 #include "unit.h"
 
 #ifndef UNIT_CONFIG_DIR
 #define UNIT_CONFIG_DIR "build/unit/configs"
+#endif
+#ifndef UNIT_BHPACK
+#define UNIT_BHPACK "build/tools/bhpack"
 #endif
 
 /* One parse: the blob (VM image strings point into it), the result and all messages. */
@@ -435,4 +443,248 @@ TEST(config_fuzz_mutations)
 	}
 	free(orig);
 	done(p);
+}
+
+TEST(config_linux_fields)
+{
+	struct parsed *p = parse("linux", 4);
+	const struct cfg_vm *v;
+
+	if (!p)
+		return;
+	CHECK_EQ(p->nerr, 0);
+	CHECK_EQ(p->sys.nr_vms, 4);
+	v = &p->sys.vm[0];
+	CHECK(v->valid);
+	CHECK_STR(v->image, "linux/Image");
+	CHECK_STR(v->bootargs, "console=ttyAMA0 earlycon rdinit=/init");
+	CHECK_STR(v->initrd, "linux/initrd.cpio.gz");
+	CHECK_STR(v->dtb, "linux/vm.dtb");
+	v = &p->sys.vm[1]; /* all three are optional */
+	CHECK(v->valid);
+	CHECK(v->bootargs == NULL);
+	CHECK(v->initrd == NULL);
+	CHECK(v->dtb == NULL);
+	v = &p->sys.vm[2]; /* the longest command line: CFG_BOOTARGS_MAX bytes with the NUL */
+	CHECK(v->valid);
+	CHECK(v->bootargs && strlen(v->bootargs) == CFG_BOOTARGS_MAX - 1);
+	CHECK(v->bootargs && !strncmp(v->bootargs, "console=ttyAMA0 console", 23));
+	CHECK_STR(v->initrd, "linux/initrd.cpio.gz");
+	CHECK(v->dtb == NULL);
+	v = &p->sys.vm[3]; /* an empty command line is a command line */
+	CHECK(v->valid);
+	CHECK_STR(v->bootargs, "");
+	/* The strings point into the blob. */
+	v = &p->sys.vm[0];
+	CHECK((const uint8_t *)v->bootargs > p->blob &&
+	      (const uint8_t *)v->bootargs < p->blob + p->len);
+	done(p);
+}
+
+TEST(config_bad_linux_fields)
+{
+	struct parsed *p = parse("bad_linux", 0);
+	static const char *const valid[] = { "good", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_linux.dts: vm 'argnum': field 'bootargs': must be one string, as in "
+		     "\"console=ttyAMA0\"");
+	CHECK_MSG(p, "bad_linux.dts: vm 'arglist': field 'bootargs': must be one string, as in "
+		     "\"console=ttyAMA0\"");
+	CHECK_MSG(p, "bad_linux.dts: vm 'arglong': field 'bootargs': is 1024 characters long "
+		     "(at most 1023)");
+	CHECK_MSG(p, "bad_linux.dts: vm 'rdempty': field 'initrd': the path is empty");
+	CHECK_MSG(p, "bad_linux.dts: vm 'rdempty': field 'dtb': must be one string, as in "
+		     "\"linux/vm.dtb\"");
+	CHECK_MSG(p, "bad_linux.dts: vm 'dtblong': field 'dtb': the path is 128 characters long "
+		     "(at most 127)");
+	CHECK_MSG(p, "bad_linux.dts: vm 'unk': field 'initramfs': unknown field 'initramfs'");
+	CHECK_MSG(p, "bad_linux.dts: vm 'unk': field 'cmdline': unknown field 'cmdline'");
+	CHECK_MSG(p, "bad_linux.dts: vm 'twice': field 'bootargz': unknown field 'bootargz'");
+	CHECK_EQ(p->nerr, 9);
+	check_valid(p, valid);
+	CHECK_STR(p->sys.vm[0].bootargs, "quiet");
+	CHECK_STR(p->sys.vm[0].initrd, "i.cpio");
+	CHECK_STR(p->sys.vm[0].dtb, "v.dtb");
+	CHECK(p->sys.vm[1].bootargs == NULL);
+	CHECK(p->sys.vm[3].bootargs == NULL);
+	CHECK(p->sys.vm[4].initrd == NULL);
+	CHECK(p->sys.vm[4].dtb == NULL);
+	/* A command line given twice (dtc refuses that; the blob may still say it). */
+	CHECK(patch(p, "bootargz", "bootargs", 9));
+	run(p, "bad_linux.dts", 0);
+	CHECK_MSG(p, "bad_linux.dts: vm 'twice': field 'bootargs': defined twice");
+	CHECK_EQ(p->nerr, 9);
+	CHECK_STR(p->sys.vm[7].bootargs, "a"); /* the first definition was used */
+	done(p);
+}
+
+/* ---- bhpack and the Linux fields ---- */
+
+/* Runs a shell command; returns its exit status (or -1). */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Writes len bytes of data (or len zero bytes if data is NULL) to dir/name. */
+static void put_file(const char *dir, const char *name, const void *data, size_t len)
+{
+	char path[512];
+	void *zeros = data ? NULL : calloc(1, len ? len : 1);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(data ? data : zeros, 1, len, f) != len)
+		unit_fail(__FILE__, __LINE__, "cannot write %s", path);
+	if (f)
+		fclose(f);
+	free(zeros);
+}
+
+/* Reads dir/name, NUL-terminated; NULL if absent. */
+static char *get_file(const char *dir, const char *name, size_t *len)
+{
+	char path[512];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		n = 0;
+	buf[n] = 0;
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return buf;
+}
+
+/* An arm64 Image header: text_offset, image_size; the file is 4 KiB. */
+static void put_linux(const char *dir, const char *name, u64 text, u64 isize)
+{
+	uint8_t img[4096] = { 0 };
+
+	for (int i = 0; i < 8; i++) {
+		img[8 + i] = (uint8_t)(text >> (8 * i));
+		img[16 + i] = (uint8_t)(isize >> (8 * i));
+	}
+	memcpy(img + 0x38, "ARM\x64", 4);
+	put_file(dir, name, img, sizeof(img));
+}
+
+/* One VM on CPU 0 with RAM of size mem at 1 GiB; extra is more fields. */
+#define LVM(name, mem, img, extra)                                                                 \
+	"\t\t" name " { vcpus = <1>; pcpus = <0>; memory = <0x0 0x40000000 0x0 " mem ">; "         \
+	"image = \"" img "\"; " extra " };\n"
+#define LHEAD "/dts-v1/;\n/ {\n\tcompatible = \"bulkhead,system-v1\";\n\tvms {\n"
+#define LTAIL "\t};\n};\n"
+
+/* clang-format off */
+static const char linux_good_dts[] = LHEAD
+	/* 3 MiB image + 1 MiB initrd + 2 MiB for the device tree: exactly fits 6 MiB */
+	LVM("lin", "0x600000", "Image",
+	    "bootargs = \"console=ttyAMA0\"; initrd = \"initrd.cpio\"; dtb = \"vm.dtb\";")
+	LVM("two", "0x600000", "Image", "initrd = \"initrd.cpio\";") /* files packed once */
+	LTAIL;
+
+static const char linux_bad_dts[] = LHEAD
+	LVM("rdmiss", "0x800000", "Image", "initrd = \"nope.cpio\";")
+	LVM("rdbig", "0x400000", "Image", "initrd = \"initrd.cpio\";")
+	LVM("rdempty", "0x800000", "Image", "initrd = \"empty.cpio\";")
+	LVM("dtbmiss", "0x800000", "Image", "dtb = \"nope.dtb\";")
+	LVM("dtbbad", "0x800000", "Image", "dtb = \"junk.dtb\";")
+	LVM("dtbbig", "0x800000", "Image", "dtb = \"big.dtb\";")
+	LVM("odd", "0x800000", "odd/Image", "")
+	LVM("ok", "0x800000", "Image", "initrd = \"initrd.cpio\"; dtb = \"vm.dtb\";")
+	LTAIL;
+/* clang-format on */
+
+TEST(bhpack_linux_fields)
+{
+	char dir[64], *err, *b;
+	size_t len;
+	struct pkg pkg;
+	const char *why;
+	const u8 *data;
+	u64 size;
+	static uint8_t initrd[0x100000];
+
+	if (sh("test -x %s", UNIT_BHPACK)) {
+		unit_fail(__FILE__, __LINE__, "%s not built (make unit builds it)", UNIT_BHPACK);
+		return;
+	}
+	strcpy(dir, "/tmp/bhpack-linux-XXXXXX");
+	if (!mkdtemp(dir) || sh("mkdir -p %s/odd", dir)) {
+		unit_fail(__FILE__, __LINE__, "cannot make a scratch folder");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(initrd); i++)
+		initrd[i] = (uint8_t)(i * 13);
+	put_file(dir, "good.dts", linux_good_dts, strlen(linux_good_dts));
+	put_file(dir, "bad.dts", linux_bad_dts, strlen(linux_bad_dts));
+	put_linux(dir, "Image", 0, 0x300000);
+	put_linux(dir, "odd/Image", 0x800, 0x1000);
+	put_file(dir, "initrd.cpio", initrd, sizeof(initrd));
+	put_file(dir, "empty.cpio", "", 0);
+	put_file(dir, "junk.dtb", "this is not a device tree blob, just some text", 46);
+	put_file(dir, "big.dtb", NULL, 0x200001);
+	put_file(dir, "vm.dts", "/dts-v1/;\n/ { model = \"mine\"; };\n", 33);
+	CHECK_EQ(sh("dtc -q -I dts -O dtb -o %s/vm.dtb %s/vm.dts", dir, dir), 0);
+
+	/* Good: every file packed once, each found by its path. */
+	CHECK_EQ(sh("%s -o %s/out.pkg %s/good.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 0);
+	err = get_file(dir, "err.txt", NULL);
+	CHECK_STR(err, "");
+	free(err);
+	b = get_file(dir, "out.pkg", &len);
+	CHECK(b != NULL);
+	if (b) {
+		CHECK_EQ(pkg_open(&pkg, b, len, &why), 0);
+		CHECK_EQ(pkg.nr_files, 3);
+		CHECK(pkg_find(&pkg, "Image", &data, &size) && size == 4096);
+		CHECK(pkg_find(&pkg, "initrd.cpio", &data, &size) && size == sizeof(initrd) &&
+		      !memcmp(data, initrd, sizeof(initrd)));
+		CHECK(pkg_find(&pkg, "vm.dtb", &data, &size) && size > 0 &&
+		      data[0] == 0xd0 && data[1] == 0x0d);
+	}
+	free(b);
+
+	/* Bad: each mistake named by file, VM and field; nothing written. */
+	CHECK_EQ(sh("%s -o %s/bad.pkg %s/bad.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 1);
+	err = get_file(dir, "err.txt", NULL);
+	CHECK_CONTAINS(err, "/bad.dts: vm 'rdmiss': field 'initrd': file 'nope.cpio' not found\n");
+	CHECK_CONTAINS(err, "/bad.dts: vm 'rdbig': field 'initrd': the image (0x300000 bytes from "
+			    "the RAM base), initrd 'initrd.cpio' (0x100000 bytes) and 2 MiB for the "
+			    "device tree need 0x600000 bytes but memory is 0x400000 bytes\n");
+	CHECK_CONTAINS(err, "/bad.dts: vm 'rdempty': field 'initrd': file 'empty.cpio' is empty\n");
+	CHECK_CONTAINS(err, "/bad.dts: vm 'dtbmiss': field 'dtb': file 'nope.dtb' not found\n");
+	CHECK_CONTAINS(err, "/bad.dts: vm 'dtbbad': field 'dtb': file 'junk.dtb' is not a valid "
+			    "device tree blob (bad magic)\n");
+	CHECK_CONTAINS(err, "/bad.dts: vm 'dtbbig': field 'dtb': file 'big.dtb' is 0x200001 bytes "
+			    "(at most 2 MiB)\n");
+	CHECK_CONTAINS(err, "/bad.dts: vm 'odd': field 'image': file 'odd/Image': arm64 Image "
+			    "header: text_offset is not 4 KiB aligned\n");
+	CHECK(err && !strstr(err, "vm 'ok'"));
+	free(err);
+	CHECK(get_file(dir, "bad.pkg", NULL) == NULL);
+	sh("rm -rf %s", dir);
 }

@@ -13,13 +13,16 @@
 #include <unistd.h>
 
 #include <bulkhead/config.h>
+#include <bulkhead/fdt.h>
+#include <bulkhead/image.h>
 #include <bulkhead/package.h>
 
 #define MAX_INCLUDES 32
-#define EXIT_CONFIG 1 /* the configuration (or an image) is wrong */
+#define MAX_FILES (CFG_MAX_VMS * 3) /* each VM names an image, an initrd and a device tree */
+#define EXIT_CONFIG 1 /* the configuration (or a file it names) is wrong */
 #define EXIT_USAGE 2  /* bad command line, or an I/O error */
-#define LINUX_MAGIC_OFF 0x38
-#define LINUX_DEFAULT_TEXT_OFFSET 0x80000ULL
+
+_Static_assert(MAX_FILES <= PKG_MAX_FILES, "the package's file table is too small");
 
 struct opts {
 	const char *inc[MAX_INCLUDES];
@@ -30,8 +33,8 @@ struct opts {
 	bool check;
 };
 
-/* One distinct image to pack. */
-struct image {
+/* One distinct file to pack (an image, an initrd or a device tree). */
+struct file {
 	const char *path; /* as written in the configuration */
 	char *resolved;
 	unsigned char *data;
@@ -42,8 +45,8 @@ struct image {
 struct state {
 	const struct opts *o;
 	int status; /* worst exit code so far */
-	struct image img[CFG_MAX_VMS];
-	u32 nr_img;
+	struct file files[MAX_FILES];
+	u32 nr_files;
 };
 
 static void usage(FILE *f)
@@ -272,96 +275,143 @@ static char *resolve(const struct opts *o, const char *path)
 	return NULL;
 }
 
-static u64 le64_at(const unsigned char *p)
+/* Checks that the image fits in the VM's RAM where the hypervisor will put it (image_place):
+ * an arm64 Linux Image at text_offset with its image_size, anything else as a flat binary at the
+ * RAM base. Returns true, with its placement in *pl, if it fits. */
+static bool check_image_fit(struct state *s, const struct cfg_vm *vm, const struct file *f,
+			    struct image_place *pl)
 {
-	u64 v = 0;
+	const char *file = s->o->config, *why;
+	u64 ram = vm->ram.size;
+	bool too_big;
 
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/* Checks that the image fits in the VM's RAM: an arm64 Linux Image at text_offset with its
- * image_size, anything else as a flat binary at the RAM base. */
-static void check_fit(struct state *s, const struct cfg_vm *vm, const struct image *im)
-{
-	const char *file = s->o->config;
-	u64 ram = vm->ram.size, text = 0, isize = 0, need;
-	bool linux_img = im->size >= 64 && !memcmp(im->data + LINUX_MAGIC_OFF, "ARM\x64", 4);
-
-	if (!ram)
-		return; /* memory is wrong; config_parse said so */
-	if (linux_img) {
-		text = le64_at(im->data + 0x08);
-		isize = le64_at(im->data + 0x10);
-		if (isize == 0) /* pre-3.17 kernels: text_offset is 0x80000, size unknown */
-			text = LINUX_DEFAULT_TEXT_OFFSET;
-	}
-	need = isize > im->size ? isize : im->size;
-	if (text <= ram && need <= ram - text)
-		return;
+	memset(pl, 0, sizeof(*pl));
+	if (!ram || !f->size)
+		return false; /* memory is wrong (config_parse said so), or the file is empty */
+	why = image_place(f->data, f->size, ram, pl);
+	if (!why)
+		return true;
 	fail(s, EXIT_CONFIG);
-	if (linux_img)
+	too_big = pl->span && (pl->offset >= ram || pl->span > ram - pl->offset);
+	if (too_big && pl->linux)
 		fprintf(stderr,
 			"%s: vm '%s': field 'image': Linux Image '%s' needs 0x%llx bytes "
 			"(text_offset 0x%llx + size 0x%llx) but memory is 0x%llx bytes\n",
-			file, vm->name, im->path, (unsigned long long)text + need,
-			(unsigned long long)text, (unsigned long long)need,
+			file, vm->name, f->path, (unsigned long long)(pl->offset + pl->span),
+			(unsigned long long)pl->offset, (unsigned long long)pl->span,
 			(unsigned long long)ram);
-	else
+	else if (too_big)
 		fprintf(stderr,
 			"%s: vm '%s': field 'image': file '%s' is 0x%llx bytes, more than "
 			"memory (0x%llx bytes)\n",
-			file, vm->name, im->path, (unsigned long long)im->size,
+			file, vm->name, f->path, (unsigned long long)f->size,
 			(unsigned long long)ram);
+	else
+		fprintf(stderr, "%s: vm '%s': field 'image': file '%s': %s\n", file, vm->name,
+			f->path, why);
+	return false;
 }
 
-/* Finds (or loads) the image a VM names; NULL after reporting why. */
-static struct image *get_image(struct state *s, const struct cfg_vm *vm)
+/* With an initrd, the image, the initrd and room for the device tree must all fit in RAM. */
+static void check_initrd_fit(struct state *s, const struct cfg_vm *vm,
+			     const struct image_place *pl, const struct file *initrd)
+{
+	u64 image_end = pl->offset + pl->span;
+	u64 need = image_end + initrd->size + CFG_DTB_MAX;
+
+	if (need <= vm->ram.size)
+		return;
+	fail(s, EXIT_CONFIG);
+	fprintf(stderr,
+		"%s: vm '%s': field 'initrd': the image (0x%llx bytes from the RAM base), initrd "
+		"'%s' (0x%llx bytes) and 2 MiB for the device tree need 0x%llx bytes but memory "
+		"is 0x%llx bytes\n",
+		s->o->config, vm->name, (unsigned long long)image_end, initrd->path,
+		(unsigned long long)initrd->size, (unsigned long long)need,
+		(unsigned long long)vm->ram.size);
+}
+
+/* A VM's own device tree must be a valid blob of at most CFG_DTB_MAX bytes. */
+static void check_dtb(struct state *s, const struct cfg_vm *vm, const struct file *f)
+{
+	struct fdt fdt;
+	int err;
+
+	if (!f->size)
+		return; /* reported as empty */
+	if (f->size > CFG_DTB_MAX) {
+		fail(s, EXIT_CONFIG);
+		fprintf(stderr,
+			"%s: vm '%s': field 'dtb': file '%s' is 0x%llx bytes (at most 2 MiB)\n",
+			s->o->config, vm->name, f->path, (unsigned long long)f->size);
+		return;
+	}
+	err = fdt_init(&fdt, f->data, f->size);
+	if (err) {
+		fail(s, EXIT_CONFIG);
+		fprintf(stderr,
+			"%s: vm '%s': field 'dtb': file '%s' is not a valid device tree blob (%s)\n",
+			s->o->config, vm->name, f->path, config_fdt_reason(err));
+	}
+}
+
+/* Finds (or loads) the file a VM names in field; NULL after reporting why. */
+static struct file *get_file(struct state *s, const struct cfg_vm *vm, const char *field,
+			     const char *path)
 {
 	const char *file = s->o->config;
-	struct image *im;
+	struct file *f;
 
-	for (u32 i = 0; i < s->nr_img; i++)
-		if (!strcmp(s->img[i].path, vm->image))
-			return &s->img[i];
-	im = &s->img[s->nr_img];
-	im->path = vm->image;
-	im->resolved = resolve(s->o, vm->image);
-	if (!im->resolved) {
-		fprintf(stderr, "%s: vm '%s': field 'image': file '%s' not found\n", file, vm->name,
-			vm->image);
+	for (u32 i = 0; i < s->nr_files; i++)
+		if (!strcmp(s->files[i].path, path))
+			return &s->files[i];
+	f = &s->files[s->nr_files];
+	f->path = path;
+	f->resolved = resolve(s->o, path);
+	if (!f->resolved) {
+		fprintf(stderr, "%s: vm '%s': field '%s': file '%s' not found\n", file, vm->name,
+			field, path);
 		fail(s, EXIT_CONFIG);
 		return NULL;
 	}
-	if (read_file(im->resolved, &im->data, &im->size) < 0) {
-		fprintf(stderr, "%s: vm '%s': field 'image': cannot read '%s': %s\n", file,
-			vm->name, im->resolved, strerror(errno));
-		free(im->resolved);
+	if (read_file(f->resolved, &f->data, &f->size) < 0) {
+		fprintf(stderr, "%s: vm '%s': field '%s': cannot read '%s': %s\n", file, vm->name,
+			field, f->resolved, strerror(errno));
+		free(f->resolved);
 		fail(s, EXIT_USAGE);
 		return NULL;
 	}
-	if (im->size == 0) {
-		fprintf(stderr, "%s: vm '%s': field 'image': file '%s' is empty\n", file, vm->name,
-			vm->image);
+	s->nr_files++;
+	if (f->size == 0) {
+		fprintf(stderr, "%s: vm '%s': field '%s': file '%s' is empty\n", file, vm->name,
+			field, path);
 		fail(s, EXIT_CONFIG);
 	}
-	s->nr_img++;
-	return im;
+	return f;
 }
 
-/* Resolves and checks every VM's image. */
-static void check_images(struct state *s, const struct cfg_system *sys)
+/* Resolves and checks every VM's files: the image (and that it fits), the initrd (and that the
+ * image, the initrd and the device tree fit together), the VM's own device tree. */
+static void check_files(struct state *s, const struct cfg_system *sys)
 {
 	for (u32 i = 0; i < sys->nr_vms; i++) {
 		const struct cfg_vm *vm = &sys->vm[i];
-		struct image *im;
+		struct file *img = NULL, *initrd = NULL, *dtb = NULL;
+		struct image_place pl;
+		bool fits = false;
 
-		if (!vm->image)
-			continue; /* already reported */
-		im = get_image(s, vm);
-		if (im)
-			check_fit(s, vm, im);
+		if (vm->image) /* else already reported */
+			img = get_file(s, vm, "image", vm->image);
+		if (img)
+			fits = check_image_fit(s, vm, img, &pl);
+		if (vm->initrd)
+			initrd = get_file(s, vm, "initrd", vm->initrd);
+		if (initrd && initrd->size && fits)
+			check_initrd_fit(s, vm, &pl, initrd);
+		if (vm->dtb)
+			dtb = get_file(s, vm, "dtb", vm->dtb);
+		if (dtb)
+			check_dtb(s, vm, dtb);
 	}
 }
 
@@ -407,32 +457,32 @@ static bool put_at(int fd, const void *data, u64 len, u64 off)
 /* Lays out and writes the package into fd: header and file table, DTB, images. */
 static bool write_package(int fd, struct state *s, const unsigned char *dtb, u64 dtb_size)
 {
-	unsigned char hdr[PKG_HDR_SIZE + CFG_MAX_VMS * PKG_ENTRY_SIZE];
-	u64 hdr_size = PKG_HDR_SIZE + (u64)s->nr_img * PKG_ENTRY_SIZE;
+	unsigned char hdr[PKG_HDR_SIZE + MAX_FILES * PKG_ENTRY_SIZE];
+	u64 hdr_size = PKG_HDR_SIZE + (u64)s->nr_files * PKG_ENTRY_SIZE;
 	u64 dtb_off = ALIGN_UP(hdr_size, PKG_ALIGN), end = dtb_off + dtb_size;
 
 	memset(hdr, 0, sizeof(hdr));
 	memcpy(hdr, PKG_MAGIC, PKG_MAGIC_LEN);
 	put32(hdr + 8, (u32)hdr_size);
-	put32(hdr + 12, s->nr_img);
+	put32(hdr + 12, s->nr_files);
 	put64(hdr + 24, dtb_off);
 	put64(hdr + 32, dtb_size);
 	source_name((char *)hdr + 40, s->o->config);
-	for (u32 i = 0; i < s->nr_img; i++) {
+	for (u32 i = 0; i < s->nr_files; i++) {
 		unsigned char *e = hdr + PKG_HDR_SIZE + i * PKG_ENTRY_SIZE;
 
-		s->img[i].offset = ALIGN_UP(end, PKG_ALIGN);
-		end = s->img[i].offset + s->img[i].size;
-		snprintf((char *)e, PKG_PATH_LEN, "%s", s->img[i].path);
-		put64(e + PKG_PATH_LEN, s->img[i].offset);
-		put64(e + PKG_PATH_LEN + 8, s->img[i].size);
+		s->files[i].offset = ALIGN_UP(end, PKG_ALIGN);
+		end = s->files[i].offset + s->files[i].size;
+		snprintf((char *)e, PKG_PATH_LEN, "%s", s->files[i].path);
+		put64(e + PKG_PATH_LEN, s->files[i].offset);
+		put64(e + PKG_PATH_LEN + 8, s->files[i].size);
 	}
 	put64(hdr + 16, end);
 	if (ftruncate(fd, (off_t)end) < 0 || !put_at(fd, hdr, hdr_size, 0) ||
 	    !put_at(fd, dtb, dtb_size, dtb_off))
 		return false;
-	for (u32 i = 0; i < s->nr_img; i++)
-		if (!put_at(fd, s->img[i].data, s->img[i].size, s->img[i].offset))
+	for (u32 i = 0; i < s->nr_files; i++)
+		if (!put_at(fd, s->files[i].data, s->files[i].size, s->files[i].offset))
 			return false;
 	return fsync(fd) == 0;
 }
@@ -497,7 +547,7 @@ int main(int argc, char **argv)
 		print_errors(&errs);
 		fail(&s, EXIT_CONFIG);
 	}
-	check_images(&s, &sys);
+	check_files(&s, &sys);
 	if (s.status) {
 		fprintf(stderr, "bhpack: %s: %s%s\n", o.config,
 			s.status == EXIT_CONFIG ? "errors found" : "failed",
@@ -505,7 +555,7 @@ int main(int argc, char **argv)
 		return s.status;
 	}
 	if (o.check) {
-		printf("%s: ok (%u VMs, %u images)\n", o.config, sys.nr_vms, s.nr_img);
+		printf("%s: ok (%u VMs, %u files)\n", o.config, sys.nr_vms, s.nr_files);
 		return 0;
 	}
 	return emit(&s, dtb, dtb_size);
