@@ -308,6 +308,18 @@ void vgic_sync(struct vcpu *v)
 	spin_unlock(l);
 }
 
+void vgic_mmio_begin(struct vm *vm)
+{
+	struct vcpu *v = this_pcpu()->current;
+
+	if (!v || v->vm != vm)
+		return;
+	spin_lock(&vm->arch.vgic.lock);
+	fold(v);
+	spin_unlock(&vm->arch.vgic.lock);
+	v->arch.vgic.dirty = true; /* what fold took back, flush puts back */
+}
+
 bool vgic_has_pending(struct vcpu *v)
 {
 	bool any = false;

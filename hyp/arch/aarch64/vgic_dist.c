@@ -69,6 +69,7 @@ static bool dist_read(void *dev, u64 off, u32 width, u64 *value)
 		*value = 0;
 		return true;
 	}
+	vgic_mmio_begin(vm);
 	br = find_bitreg(off);
 
 	if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + VGIC_NR_IRQS) {
@@ -110,6 +111,7 @@ static bool dist_write(void *dev, u64 off, u32 width, u64 value)
 	struct vm *vm = dev;
 	const struct bitreg *br = find_bitreg(off);
 
+	vgic_mmio_begin(vm);
 	if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + VGIC_NR_IRQS) {
 		if (width != 1 && width != 4)
 			return false;

@@ -69,6 +69,7 @@ static bool rd_read(struct vcpu *v, u64 off, u32 width, u64 *value)
 
 static bool sgi_read(struct vcpu *v, u64 off, u32 width, u64 *value)
 {
+	vgic_mmio_begin(v->vm);
 	if (off >= SGI_IPRIORITYR && off < SGI_IPRIORITYR + 32) {
 		if (width != 1 && width != 4)
 			return false;
@@ -93,6 +94,7 @@ static bool sgi_read(struct vcpu *v, u64 off, u32 width, u64 *value)
 
 static bool sgi_write(struct vcpu *v, u64 off, u32 width, u64 value)
 {
+	vgic_mmio_begin(v->vm);
 	if (off >= SGI_IPRIORITYR && off < SGI_IPRIORITYR + 32) {
 		if (width != 1 && width != 4)
 			return false;

@@ -65,6 +65,9 @@ void vgic_raise(struct vm *vm, struct vcpu *self, u32 intid);
 void vgic_set_level(struct vm *vm, struct vcpu *self, u32 intid, bool level);
 /* Guest write of ICC_SGI1R_EL1 (and its group 0 / alias forms). */
 void vgic_send_sgi(struct vcpu *v, u64 val);
+/* Before a GIC register access by the loaded vCPU: take its list registers back into the
+ * state, so pending and active bits read and written are current. */
+void vgic_mmio_begin(struct vm *vm);
 /* List register synchronization for the loaded vCPU v: before entry if dirty. */
 void vgic_sync(struct vcpu *v);
 void vgic_load(struct vcpu *v);
