@@ -102,6 +102,11 @@ static void arm_timer(struct pcpu *p, struct vcpu *cur, u64 now)
 	} else {
 		p->slice_end = 0;
 	}
+	if (cur) {
+		u64 emulated = arch_vcpu_emulated_deadline(cur);
+		if (emulated)
+			deadline = MIN(deadline, emulated);
+	}
 	arch_timer_program(deadline == ~0ULL ? 0 : deadline);
 }
 
@@ -173,10 +178,19 @@ void sched_park_current(void)
 	p->need_resched = 1;
 }
 
+void sched_rearm_timer(void)
+{
+	struct pcpu *p = this_pcpu();
+
+	arm_timer(p, p->current, arch_counter());
+}
+
 void sched_timer(void)
 {
 	struct pcpu *p = this_pcpu();
 
+	if (p->current)
+		arch_vcpu_timer_tick(p->current);
 	if (p->slice_end && arch_counter() >= p->slice_end)
 		p->slice_end = 0; /* slice over: the next pick rotates */
 	p->need_resched = 1;

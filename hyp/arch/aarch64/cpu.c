@@ -50,7 +50,7 @@ void arch_cpu_init(struct pcpu *p)
 	write_sysreg(cptr_el2, CPTR_RES1 | CPTR_TZ | CPTR_TSM | CPTR_TTA | CPTR_TAM);
 	/* Debug and PMU registers trap: a guest sees them as absent (sysreg_trap.c). */
 	write_sysreg(mdcr_el2, MDCR_TPMCR | MDCR_TPM | MDCR_TDA | MDCR_TDOSA | MDCR_TDRA);
-	/* The guest may read the physical counter; the EL1 physical timer traps. */
+	/* The guest may read the physical counter; the EL1 physical timer traps (vptimer.c). */
 	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN);
 	write_sysreg(vtcr_el2, vtcr_value());
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));

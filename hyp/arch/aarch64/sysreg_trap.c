@@ -89,6 +89,8 @@ static enum sr_action emulate(struct vcpu *cur_vcpu, u32 key, bool read, u64 *va
 		*val = 0; /* debug, PMU, ACTLR_EL1: read as zero, writes ignored */
 		return SR_OK;
 	}
+	if (op0 == 3 && op1 == 3 && crn == 14 && crm == 2)
+		return vptimer_access(cur_vcpu, op2, read, val) ? SR_OK : SR_UNDEF;
 	/* ICC_SGI1R_EL1, ICC_ASGI1R_EL1, ICC_SGI0R_EL1: write-only, delivered by the vGIC. */
 	if (key == SR(3, 0, 12, 11, 5) || key == SR(3, 1, 12, 11, 6) ||
 	    key == SR(3, 2, 12, 11, 7)) {

@@ -64,6 +64,7 @@ void arch_vcpu_load(struct vcpu *v)
 	write_sysreg(cntv_ctl_el0, e->cntv_ctl);
 	fpsimd_restore(&v->arch.fp);
 	vgic_load(v);
+	vptimer_update(v); /* its deadline may have passed while the vCPU was away */
 	isb();
 }
 
@@ -104,7 +105,8 @@ void arch_vcpu_save(struct vcpu *v)
 	fpsimd_save(&v->arch.fp);
 }
 
-u64 arch_vcpu_timer_deadline(const struct vcpu *v)
+/* The virtual timer's deadline in physical counter ticks, 0 if it cannot fire. */
+static u64 vtimer_deadline(const struct vcpu *v)
 {
 	u64 ctl = v->running ? read_sysreg(cntv_ctl_el0) : v->arch.el1.cntv_ctl;
 	u64 cval = v->running ? read_sysreg(cntv_cval_el0) : v->arch.el1.cntv_cval;
@@ -112,6 +114,23 @@ u64 arch_vcpu_timer_deadline(const struct vcpu *v)
 	if ((ctl & 3) != 1) /* enabled and not masked */
 		return 0;
 	return cval + v->vm->arch.s2.cntvoff; /* virtual to physical counter */
+}
+
+u64 arch_vcpu_timer_deadline(const struct vcpu *v)
+{
+	u64 a = vtimer_deadline(v), b = vptimer_deadline(v);
+
+	return !a ? b : !b ? a : MIN(a, b);
+}
+
+u64 arch_vcpu_emulated_deadline(const struct vcpu *v)
+{
+	return vptimer_deadline(v);
+}
+
+void arch_vcpu_timer_tick(struct vcpu *v)
+{
+	vptimer_update(v);
 }
 
 bool arch_vcpu_irq_pending(struct vcpu *v)

@@ -54,8 +54,13 @@ _Noreturn void arch_enter_current(void);
 bool arch_vcpu_irq_pending(struct vcpu *v);
 /* Sets the level of a VM's interrupt line intid (emulated devices). */
 void arch_vm_irq_line(struct vm *vm, u32 intid, bool level);
-/* Deadline of the vCPU's own timer if it is armed and can fire, else 0. */
+/* Earliest deadline (physical counter) of the vCPU's timers if one is armed, else 0: when a
+ * vCPU waiting in WFI must wake. */
 u64 arch_vcpu_timer_deadline(const struct vcpu *v);
+/* Deadline of the timers the hypervisor emulates for the loaded vCPU (the EL2 timer must fire
+ * then), else 0; and the hook called when the EL2 timer fired with v loaded. */
+u64 arch_vcpu_emulated_deadline(const struct vcpu *v);
+void arch_vcpu_timer_tick(struct vcpu *v);
 
 /* --- VMs and stage-2 --- */
 /* Writes the VM's generated device tree into buf (guest-physical dtb_addr); returns its size,

@@ -18,6 +18,8 @@ void sched_exit_done(void);
 void sched_poke(u32 cpu);
 /* Unloads the current vCPU (its state saved): used before VM-wide operations. */
 void sched_park_current(void);
+/* Reprograms this CPU's timer after the loaded vCPU changed an emulated timer. */
+void sched_rearm_timer(void);
 /* The timer interrupt of this CPU fired. */
 void sched_timer(void);
 /* Enters the scheduler on a CPU for the first time. */

@@ -23,6 +23,11 @@ void handle_iabt(struct vcpu *v, u64 esr);
 void handle_smccc(struct vcpu *v);
 bool psci_handle(struct vcpu *v, u32 fid);
 
+/* The emulated EL1 physical timer (vptimer.c). */
+bool vptimer_access(struct vcpu *v, u32 op2, bool read, u64 *val);
+void vptimer_update(struct vcpu *v);
+u64 vptimer_deadline(const struct vcpu *v);
+
 /* Exceptions injected into the guest's EL1 (inject.c). The vCPU must be loaded. */
 void inject_dabt(struct vcpu *v, u64 far, bool write);
 void inject_iabt(struct vcpu *v, u64 far);

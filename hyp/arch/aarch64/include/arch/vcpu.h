@@ -18,6 +18,7 @@ struct arch_el1 {
 	u64 sctlr, actlr, cpacr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr;
 	u64 tpidr_el0, tpidrro_el0, tpidr_el1, sp_el0, sp_el1, elr, spsr;
 	u64 esr, far, afsr0, afsr1, par, csselr, cntkctl, cntv_ctl, cntv_cval, mdscr;
+	u64 cntp_ctl, cntp_cval; /* the emulated EL1 physical timer (vptimer.c) */
 };
 
 struct arch_fp {
@@ -31,6 +32,7 @@ struct arch_vcpu {
 	struct arch_fp fp;
 	u64 vmpidr; /* MPIDR the guest reads */
 	struct vgic_cpu vgic;
+	bool ptimer_level; /* the emulated physical timer's interrupt line */
 };
 
 #endif
