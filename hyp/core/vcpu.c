@@ -41,13 +41,21 @@ void vcpu_power_off(struct vcpu *v)
 
 void vcpu_wait(struct vcpu *v, u64 deadline)
 {
-	vuart_flush(&v->vm->uart); /* an idle guest's prompt is complete */
-	if (arch_vcpu_irq_pending(v))
-		return; /* WFI completes at once with an interrupt pending */
-	v->wake_at = deadline;
 	u32 expected = VCPU_RUNNABLE;
-	__atomic_compare_exchange_n(&v->state, &expected, VCPU_WFI, false, __ATOMIC_ACQ_REL,
-				    __ATOMIC_ACQUIRE);
+
+	vuart_flush(&v->vm->uart); /* an idle guest's prompt is complete */
+	v->wake_at = deadline;
+	/* Publish the wait first, then look for interrupts: one raised in between finds the vCPU
+	 * waiting and wakes it, instead of being missed. */
+	if (!__atomic_compare_exchange_n(&v->state, &expected, VCPU_WFI, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return; /* powered off meanwhile */
+	if (arch_vcpu_irq_pending(v)) {
+		expected = VCPU_WFI; /* WFI completes at once with an interrupt pending */
+		__atomic_compare_exchange_n(&v->state, &expected, VCPU_RUNNABLE, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		return;
+	}
 	this_pcpu()->need_resched = 1;
 }
 
