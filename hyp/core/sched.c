@@ -139,7 +139,10 @@ static void switch_to(struct pcpu *p, struct vcpu *next, u64 now)
 	p->slice_end = now + slice_ticks();
 }
 
-/* Picks and loads the next vCPU, idling with WFI until there is one. */
+/* Picks and loads the next vCPU, idling with WFI until there is one. A vCPU waiting in WFI
+ * stays loaded while nothing else wants the CPU: if it is the next to run, as it usually is,
+ * its state never leaves the hardware. Any other state (off, stopping) is unloaded at once,
+ * so VM-wide operations waiting for it to leave its CPU proceed. */
 static void schedule(struct pcpu *p)
 {
 	for (;;) {
@@ -151,7 +154,7 @@ static void schedule(struct pcpu *p)
 			arm_timer(p, next, now);
 			return;
 		}
-		if (p->current)
+		if (p->current && __atomic_load_n(&p->current->state, __ATOMIC_ACQUIRE) != VCPU_WFI)
 			unload(p);
 		arm_timer(p, NULL, now);
 		arch_wait_for_interrupt();

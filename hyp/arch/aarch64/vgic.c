@@ -381,7 +381,7 @@ void vgic_vtimer_fired(struct vcpu *v)
 	q->level = true;
 	q->pending = true;
 	spin_unlock(&v->vm->arch.vgic.lock);
-	v->arch.vgic.dirty = true;
+	vgic_notify(v); /* ends its WFI if it waits loaded on this CPU */
 }
 
 /* --- register helpers shared by the distributor and redistributor models --- */
