@@ -37,3 +37,13 @@ clean:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# The Linux guest: Debian's arm64 kernel and a busybox initramfs in build/linux/ (downloaded
+# from Debian's archive into cache/ by scripts/fetch-linux.sh; quick once done).
+.PHONY: linux bench-linux
+linux:
+	scripts/fetch-linux.sh
+
+# Linux boot time directly on QEMU and under Bulkhead (bench/README.md).
+bench-linux: all linux
+	$(PYTHON) bench/linux_boot.py
