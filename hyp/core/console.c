@@ -67,9 +67,11 @@ void console_emergency_line(const char *s)
 
 static void deliver(u8 c)
 {
-	/* A full receive FIFO drops the byte, as a real UART overruns. */
-	if (focus < nr_vms)
-		vuart_push_input(&vms[focus].uart, c);
+	/* A full receive buffer drops the byte, as a real UART overruns; say so once per burst. */
+	if (focus < nr_vms && !vuart_push_input(&vms[focus].uart, c) &&
+	    vms[focus].uart.rx_dropped++ == 0)
+		log_line("vm '%s': input buffer full (%u bytes): input dropped until it reads",
+			 vms[focus].name, VUART_RX_SIZE - 1);
 }
 
 void console_focus_first(void)

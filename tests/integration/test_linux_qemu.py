@@ -13,6 +13,7 @@ the prompt ("# "), which the hypervisor shows only as a partial line.
 """
 
 import itertools
+import os
 import re
 
 import pytest
@@ -30,8 +31,13 @@ CMD_TIMEOUT = max(60.0, DEFAULT_TIMEOUT)
 # which Debian's kernel uses, cheap under TCG).
 QEMU_CPU = "max,pauth-impdef=on"
 
+# scripts/test.sh fetches the kernel first and sets BH_REQUIRE_LINUX=1: there a missing guest is
+# a failure, never a silent skip.
+HAVE_LINUX = IMAGE.is_file() and INITRD.is_file()
+if not HAVE_LINUX and os.environ.get("BH_REQUIRE_LINUX") == "1":
+    raise RuntimeError("BH_REQUIRE_LINUX=1 but build/linux/ has no Image/initramfs")
 requires_linux = pytest.mark.skipif(
-    not (IMAGE.is_file() and INITRD.is_file()),
+    not HAVE_LINUX,
     reason="no Linux guest in build/linux/: run `make linux` (scripts/fetch-linux.sh)",
 )
 

@@ -119,6 +119,7 @@ static u32 read_reg(struct vuart *u, u64 off)
 			return 0;
 		u8 c = u->rx[u->rx_tail];
 		u->rx_tail = (u->rx_tail + 1) % VUART_RX_SIZE;
+		u->rx_dropped = 0;
 		return c;
 	}
 	case FR:

@@ -7,7 +7,9 @@
 #include <bulkhead/spinlock.h>
 #include <bulkhead/types.h>
 
-#define VUART_RX_SIZE 64
+/* Input waiting for the guest: more than a PL011's 32-byte FIFO, so a pasted command is not
+ * lost while the guest's vCPU waits for its CPU. */
+#define VUART_RX_SIZE 4096
 #define VUART_LINE_MAX 160
 #define VUART_DEFAULT_INTID 33 /* SPI 1, as on QEMU virt */
 
@@ -16,6 +18,7 @@ struct vuart {
 	spinlock_t lock;
 	u8 rx[VUART_RX_SIZE];
 	u32 rx_head, rx_tail; /* ring: head == tail is empty */
+	u32 rx_dropped;       /* input bytes lost to a full ring */
 	u32 cr, lcr_h, ibrd, fbrd, ifls, imsc, ris, dmacr;
 	/* output line being assembled, flushed to the console at a newline */
 	char line[VUART_LINE_MAX];
