@@ -11,7 +11,10 @@ GUEST_LDFLAGS := -nostdlib -static -T guests/lib/link.ld --no-warn-rwx-segments
 
 GUEST_NAMES := $(sort $(filter-out lib,$(patsubst guests/%/,%,$(dir $(wildcard guests/*/*.c guests/*/*.S)))))
 GUEST_LIB_SRCS := $(wildcard guests/lib/*.c guests/lib/*.S)
-GUEST_LIB_OBJS := $(patsubst guests/%,$(BUILD)/guests/%.o,$(GUEST_LIB_SRCS))
+# Formatting and string functions: the hypervisor's freestanding ones, shared, not copied.
+GUEST_SHARED_SRCS := hyp/lib/printf.c hyp/lib/string.c
+GUEST_LIB_OBJS := $(patsubst guests/%,$(BUILD)/guests/%.o,$(GUEST_LIB_SRCS)) \
+	$(patsubst hyp/lib/%,$(BUILD)/guests/shared/%.o,$(GUEST_SHARED_SRCS))
 GUEST_BINS := $(foreach g,$(GUEST_NAMES),$(BUILD)/guests/$(g).bin $(BUILD)/guests/$(g).elf)
 
 .PHONY: guests
@@ -20,6 +23,10 @@ guests: $(GUEST_BINS)
 $(BUILD)/guests/%.c.o: guests/%.c guests/guests.mk
 	@mkdir -p $(dir $@)
 	$(CC_AA64) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/guests/shared/%.c.o: hyp/lib/%.c guests/guests.mk
+	@mkdir -p $(dir $@)
+	$(CC_AA64) $(GUEST_CFLAGS) -Ihyp/include -c -o $@ $<
 
 $(BUILD)/guests/%.S.o: guests/%.S guests/guests.mk
 	@mkdir -p $(dir $@)
