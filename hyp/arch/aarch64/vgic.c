@@ -55,6 +55,19 @@ static u64 lr_access(u32 n, bool write, u64 val)
 	return val;
 }
 
+_Static_assert(VGIC_NR_SPIS == 64, "spi_cand is one u64");
+
+/* Notes that intid may now need a list register (pending, active or enabled changed). The
+ * candidate sets are supersets: the search drops what turns out not to be a candidate, so
+ * only a state change that creates one must come through here. Caller holds the lock. */
+static void touch(struct vm *vm, struct vcpu *v, u32 intid)
+{
+	if (intid < VGIC_NR_PRIVATE)
+		v->arch.vgic.cand |= BIT(intid);
+	else if (intid < VGIC_NR_IRQS)
+		vm->arch.vgic.spi_cand |= BIT(intid - VGIC_NR_PRIVATE);
+}
+
 static void virq_reset(struct virq *q, bool edge)
 {
 	memset(q, 0, sizeof(*q));
@@ -97,6 +110,17 @@ struct vcpu *vgic_target(struct vm *vm, struct vcpu *self, u32 intid)
 	return vm_vcpu(vm, vm->arch.vgic.spi[intid - VGIC_NR_PRIVATE].target);
 }
 
+void vgic_touch_all(struct vm *vm)
+{
+	spin_lock(&vm->arch.vgic.lock);
+	vm->arch.vgic.spi_cand = ~0ULL;
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpu[i].arch.vgic.cand = ~0u;
+	spin_unlock(&vm->arch.vgic.lock);
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		vgic_notify(&vm->vcpu[i]);
+}
+
 void vgic_notify(struct vcpu *t)
 {
 	__atomic_store_n(&t->arch.vgic.dirty, true, __ATOMIC_RELEASE);
@@ -121,6 +145,7 @@ void vgic_raise(struct vm *vm, struct vcpu *self, u32 intid)
 		return;
 	spin_lock(&vm->arch.vgic.lock);
 	q->pending = true;
+	touch(vm, t, intid);
 	spin_unlock(&vm->arch.vgic.lock);
 	vgic_notify(t);
 }
@@ -140,6 +165,7 @@ void vgic_set_level(struct vm *vm, struct vcpu *self, u32 intid, bool level)
 		q->pending = true;
 	else if (!q->edge && !level)
 		q->pending = false;
+	touch(vm, t, intid);
 	spin_unlock(&vm->arch.vgic.lock);
 	if (changed)
 		vgic_notify(t);
@@ -163,6 +189,7 @@ void vgic_send_sgi(struct vcpu *v, u64 val)
 			continue;
 		spin_lock(&vm->arch.vgic.lock);
 		t->arch.vgic.priv[intid].pending = true;
+		touch(vm, t, intid);
 		spin_unlock(&vm->arch.vgic.lock);
 		vgic_notify(t);
 	}
@@ -190,10 +217,12 @@ static void vtimer_resample(struct vgic_cpu *c, struct virq *q)
 	}
 }
 
-/* Reads the LRs back into the interrupt state: what the guest acknowledged and completed. */
-static void fold(struct vcpu *v)
+/* Reads the LRs back into the interrupt state: what the guest acknowledged and completed.
+ * Returns true if it took any interrupt out of the LRs. */
+static bool fold(struct vcpu *v)
 {
 	struct vgic_cpu *c = &v->arch.vgic;
+	bool changed = false;
 
 	for (u32 n = 0; n < nr_lrs; n++) {
 		if (!(c->lr_used & BIT(n)))
@@ -208,16 +237,21 @@ static void fold(struct vcpu *v)
 				q->pending = q->edge || q->level;
 				q->lr = 0;
 				lr_free(c, n);
+				touch(v->vm, v, intid);
+				changed = true;
 			}
 			continue;
 		}
 		q->lr = 0;
 		lr_free(c, n);
+		changed = true;
 		if (intid == VIRQ_VTIMER)
 			vtimer_resample(c, q);
 		else if (!q->edge && q->level)
 			q->pending = true; /* level still high after completion */
+		touch(v->vm, v, intid);
 	}
+	return changed;
 }
 
 static u64 lr_value(const struct virq *q, u32 intid, bool pending, bool active)
@@ -233,27 +267,52 @@ static u64 lr_value(const struct virq *q, u32 intid, bool pending, bool active)
 	return lr;
 }
 
-/* Best candidate not in an LR: active ones first (they must be visible to be completed),
- * then deliverable pending ones by priority. Returns its INTID or -1. */
+/* Whether q needs a list register now: not in one, and active (it must stay visible to be
+ * completed) or deliverable. */
+static bool wants_lr(const struct vm *vm, const struct virq *q)
+{
+	return !q->lr && (q->active || (q->pending && deliverable(vm, q)));
+}
+
+/* Keeps the better of the best so far and intid: active first, then by priority. */
+static void consider(const struct virq *q, u32 intid, int *best, u32 *best_key)
+{
+	u32 key = (q->active ? 0 : 0x100) | q->priority;
+
+	if (key < *best_key) {
+		*best_key = key;
+		*best = (int)intid;
+	}
+}
+
+/* The best interrupt for v's next free LR, or -1. Walks only the candidate sets, dropping
+ * members that are not candidates (any more). */
 static int best_candidate(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
+	struct vgic_dist *d = &vm->arch.vgic;
 	int best = -1;
 	u32 best_key = ~0u;
 
-	for (u32 i = 0; i < VGIC_NR_IRQS; i++) {
-		struct virq *q = vgic_virq(v, i);
+	for (u32 set = v->arch.vgic.cand; set; set &= set - 1) {
+		u32 i = (u32)__builtin_ctz(set);
+		struct virq *q = &v->arch.vgic.priv[i];
 
-		if (q->lr || (i >= VGIC_NR_PRIVATE && q->target != v->id))
-			continue;
-		bool want = q->active || (deliverable(vm, q) && q->pending);
-		if (!want)
-			continue;
-		u32 key = (q->active ? 0 : 0x100) | q->priority;
-		if (key < best_key) {
-			best_key = key;
-			best = (int)i;
-		}
+		if (wants_lr(vm, q))
+			consider(q, i, &best, &best_key);
+		else
+			v->arch.vgic.cand &= ~BIT(i);
+	}
+	for (u64 set = d->spi_cand; set; set &= set - 1) {
+		u32 i = (u32)__builtin_ctzll(set);
+		struct virq *q = &d->spi[i];
+
+		if (q->target != v->id)
+			continue; /* another vCPU's to deliver */
+		if (wants_lr(vm, q))
+			consider(q, VGIC_NR_PRIVATE + i, &best, &best_key);
+		else
+			d->spi_cand &= ~BIT(i);
 	}
 	return best;
 }
@@ -311,29 +370,37 @@ void vgic_sync(struct vcpu *v)
 void vgic_mmio_begin(struct vm *vm)
 {
 	struct vcpu *v = this_pcpu()->current;
+	bool changed;
 
-	if (!v || v->vm != vm)
+	if (!v || v->vm != vm || !v->arch.vgic.lr_used)
 		return;
 	spin_lock(&vm->arch.vgic.lock);
-	fold(v);
+	changed = fold(v);
 	spin_unlock(&vm->arch.vgic.lock);
-	v->arch.vgic.dirty = true; /* what fold took back, flush puts back */
+	if (changed)
+		v->arch.vgic.dirty = true; /* what fold took back, flush puts back */
 }
 
 bool vgic_has_pending(struct vcpu *v)
 {
 	bool any = false;
 
-	spin_lock(&v->vm->arch.vgic.lock);
-	fold(v);
-	for (u32 i = 0; i < VGIC_NR_IRQS && !any; i++) {
-		struct virq *q = vgic_virq(v, i);
+	struct vgic_dist *d = &v->vm->arch.vgic;
 
-		if (i >= VGIC_NR_PRIVATE && q->target != v->id)
-			continue;
+	spin_lock(&d->lock);
+	if (v->arch.vgic.lr_used)
+		fold(v);
+	for (u32 set = v->arch.vgic.cand; set && !any; set &= set - 1) {
+		struct virq *q = &v->arch.vgic.priv[__builtin_ctz(set)];
+
 		any = q->pending && deliverable(v->vm, q);
 	}
-	spin_unlock(&v->vm->arch.vgic.lock);
+	for (u64 set = d->spi_cand; set && !any; set &= set - 1) {
+		struct virq *q = &d->spi[__builtin_ctzll(set)];
+
+		any = q->target == v->id && q->pending && deliverable(v->vm, q);
+	}
+	spin_unlock(&d->lock);
 	if (any)
 		v->arch.vgic.dirty = true;
 	return any;
@@ -361,6 +428,7 @@ void vgic_save(struct vcpu *v)
 	for (u32 n = 0; n < nr_lrs; n++) {
 		if (c->lr_used & BIT(n)) {
 			vgic_virq(v, c->lr_intid[n])->lr = 0;
+			touch(v->vm, v, c->lr_intid[n]);
 			lr_free(c, n);
 		}
 	}
@@ -380,6 +448,7 @@ void vgic_vtimer_fired(struct vcpu *v)
 	v->arch.vgic.vtimer_masked = true;
 	q->level = true;
 	q->pending = true;
+	touch(v->vm, v, VIRQ_VTIMER);
 	spin_unlock(&v->vm->arch.vgic.lock);
 	vgic_notify(v); /* ends its WFI if it waits loaded on this CPU */
 }
@@ -441,8 +510,10 @@ void vgic_bits_write(struct vm *vm, struct vcpu *v, u32 first, enum vgic_field f
 		}
 		*field_of(q, f) = set;
 		struct vcpu *t = first + i < VGIC_NR_PRIVATE ? v : vm_vcpu(vm, q->target);
-		if (t)
+		if (t) {
+			touch(vm, t, first + i);
 			notify[t->id] = t;
+		}
 	}
 	spin_unlock(&vm->arch.vgic.lock);
 	for (u32 i = 0; i < CFG_MAX_VCPUS; i++)
@@ -495,8 +566,10 @@ void vgic_cfg_write(struct vm *vm, struct vcpu *v, u32 first, u32 val)
 	for (u32 i = 0; i < 16; i++) {
 		struct virq *q = reg_virq(vm, v, first + i);
 
-		if (q && first + i >= 16)
+		if (q && first + i >= 16) {
 			q->edge = (val >> (2 * i + 1)) & 1;
+			touch(vm, v, first + i);
+		}
 	}
 	spin_unlock(&vm->arch.vgic.lock);
 }

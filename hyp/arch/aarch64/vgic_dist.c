@@ -69,8 +69,9 @@ static bool dist_read(void *dev, u64 off, u32 width, u64 *value)
 		*value = 0;
 		return true;
 	}
-	vgic_mmio_begin(vm);
 	br = find_bitreg(off);
+	if (br)
+		vgic_mmio_begin(vm); /* pending/active bits must see the list registers */
 
 	if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + VGIC_NR_IRQS) {
 		if (width != 1 && width != 4)
@@ -111,7 +112,8 @@ static bool dist_write(void *dev, u64 off, u32 width, u64 value)
 	struct vm *vm = dev;
 	const struct bitreg *br = find_bitreg(off);
 
-	vgic_mmio_begin(vm);
+	if (br)
+		vgic_mmio_begin(vm);
 	if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + VGIC_NR_IRQS) {
 		if (width != 1 && width != 4)
 			return false;
@@ -128,7 +130,9 @@ static bool dist_write(void *dev, u64 off, u32 width, u64 value)
 			bool ok = !(value & BIT(31)) && !(value & 0xFFFF00) && aff0 < vm->nr_vcpus;
 			spin_lock(&vm->arch.vgic.lock);
 			vm->arch.vgic.spi[intid - 32].target = ok ? (u8)aff0 : 0;
+			vm->arch.vgic.spi_cand |= BIT(intid - 32); /* the new target looks at it */
 			spin_unlock(&vm->arch.vgic.lock);
+			vgic_notify(&vm->vcpu[ok ? aff0 : 0]);
 		}
 		return true;
 	}
@@ -148,8 +152,7 @@ static bool dist_write(void *dev, u64 off, u32 width, u64 value)
 	}
 	if (off == GICD_CTLR) {
 		vm->arch.vgic.ctlr = (u32)value & CTLR_ENABLES;
-		for (u32 i = 0; i < vm->nr_vcpus; i++)
-			vgic_notify(&vm->vcpu[i]);
+		vgic_touch_all(vm);
 	}
 	return true; /* read-only and reserved registers ignore writes */
 }

@@ -69,7 +69,6 @@ static bool rd_read(struct vcpu *v, u64 off, u32 width, u64 *value)
 
 static bool sgi_read(struct vcpu *v, u64 off, u32 width, u64 *value)
 {
-	vgic_mmio_begin(v->vm);
 	if (off >= SGI_IPRIORITYR && off < SGI_IPRIORITYR + 32) {
 		if (width != 1 && width != 4)
 			return false;
@@ -80,6 +79,7 @@ static bool sgi_read(struct vcpu *v, u64 off, u32 width, u64 *value)
 		return false;
 	for (u32 i = 0; i < ARRAY_SIZE(bitregs); i++) {
 		if (off == bitregs[i].off) {
+			vgic_mmio_begin(v->vm); /* pending/active bits must see the list registers */
 			*value = vgic_bits_read(v->vm, v, 0, bitregs[i].f);
 			return true;
 		}
@@ -94,7 +94,6 @@ static bool sgi_read(struct vcpu *v, u64 off, u32 width, u64 *value)
 
 static bool sgi_write(struct vcpu *v, u64 off, u32 width, u64 value)
 {
-	vgic_mmio_begin(v->vm);
 	if (off >= SGI_IPRIORITYR && off < SGI_IPRIORITYR + 32) {
 		if (width != 1 && width != 4)
 			return false;
@@ -105,6 +104,7 @@ static bool sgi_write(struct vcpu *v, u64 off, u32 width, u64 value)
 		return false;
 	for (u32 i = 0; i < ARRAY_SIZE(bitregs); i++) {
 		if (off == bitregs[i].off) {
+			vgic_mmio_begin(v->vm);
 			vgic_bits_reg_write(v->vm, v, 0, bitregs[i].f, bitregs[i].set, (u32)value);
 			return true;
 		}

@@ -31,6 +31,7 @@ struct virq {
 /* Per vCPU: its private interrupts (SGIs, PPIs) and list register bookkeeping. */
 struct vgic_cpu {
 	struct virq priv[VGIC_NR_PRIVATE];
+	u32 cand;                    /* private INTIDs that may need an LR (a superset) */
 	u16 lr_used;                 /* LRs holding one of our interrupts */
 	u16 lr_intid[VGIC_MAX_LRS];
 	bool dirty;                  /* state changed: resynchronize LRs before entry */
@@ -43,6 +44,7 @@ struct vgic_cpu {
 struct vgic_dist {
 	spinlock_t lock; /* all virtual interrupt state of the VM */
 	u32 ctlr;
+	u64 spi_cand; /* SPIs that may need an LR on their target (a superset) */
 	struct virq spi[VGIC_NR_SPIS];
 };
 
@@ -58,6 +60,8 @@ void vgic_init_vcpu(struct vcpu *v);
 struct virq *vgic_virq(struct vcpu *v, u32 intid);
 /* The vCPU an interrupt is delivered to. */
 struct vcpu *vgic_target(struct vm *vm, struct vcpu *self, u32 intid);
+/* Every interrupt of the VM may have become deliverable (a distributor-wide change). */
+void vgic_touch_all(struct vm *vm);
 /* Marks a vCPU's interrupt state changed and makes sure it notices (kick or wake). */
 void vgic_notify(struct vcpu *t);
 /* Makes intid pending on its target (edge), or sets the line level (level-sensitive). */
