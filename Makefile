@@ -47,3 +47,8 @@ linux:
 # Linux boot time directly on QEMU and under Bulkhead (bench/README.md).
 bench-linux: all linux
 	$(PYTHON) bench/linux_boot.py
+
+# Exit costs in instructions under QEMU -icount, under Bulkhead and directly on QEMU, beside the
+# anchors' KVM and Xen figures (bench/README.md). Writes bench/results/.
+bench: all
+	$(PYTHON) bench/run.py --no-build
