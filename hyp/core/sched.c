@@ -11,9 +11,13 @@
 struct pcpu pcpus[MAX_CPUS];
 u32 nr_pcpus;
 
+static u64 slice; /* SCHED_SLICE_US in counter ticks */
+
 static u64 slice_ticks(void)
 {
-	return arch_counter_hz() / 1000000 * SCHED_SLICE_US;
+	if (!slice)
+		slice = arch_counter_hz() / 1000000 * SCHED_SLICE_US;
+	return slice;
 }
 
 int sched_add(struct vcpu *v)
@@ -90,10 +94,15 @@ static void arm_timer(struct pcpu *p, struct vcpu *cur, u64 now)
 
 		if (v == cur || (cur && v->priority < cur->priority))
 			continue;
-		if (st == VCPU_RUNNABLE)
+		if (st == VCPU_RUNNABLE) {
 			contended = true;
-		else if (st == VCPU_WFI && v->wake_at)
-			deadline = MIN(deadline, v->wake_at);
+		} else if (st == VCPU_WFI && v->wake_at) {
+			/* A waiting vCPU still loaded here is woken by its own timer's interrupt;
+			 * only the timers the hypervisor emulates need this CPU's timer. */
+			u64 w = v == p->current ? arch_vcpu_emulated_deadline(v) : v->wake_at;
+			if (w)
+				deadline = MIN(deadline, w);
+		}
 	}
 	if (contended && cur) {
 		if (!p->slice_end)
@@ -107,7 +116,11 @@ static void arm_timer(struct pcpu *p, struct vcpu *cur, u64 now)
 		if (emulated)
 			deadline = MIN(deadline, emulated);
 	}
-	arch_timer_program(deadline == ~0ULL ? 0 : deadline);
+	deadline = deadline == ~0ULL ? 0 : deadline;
+	if (deadline != p->timer_deadline) { /* reprogramming is a trap-free but costly write */
+		p->timer_deadline = deadline;
+		arch_timer_program(deadline);
+	}
 }
 
 static void unload(struct pcpu *p)
@@ -122,7 +135,8 @@ static void unload(struct pcpu *p)
 
 static void switch_to(struct pcpu *p, struct vcpu *next, u64 now)
 {
-	bool boot = __atomic_exchange_n(&next->boot_pending, false, __ATOMIC_ACQ_REL);
+	bool boot = __atomic_load_n(&next->boot_pending, __ATOMIC_ACQUIRE) &&
+		    __atomic_exchange_n(&next->boot_pending, false, __ATOMIC_ACQ_REL);
 
 	if (p->current == next && !boot)
 		return;
@@ -192,6 +206,7 @@ void sched_timer(void)
 {
 	struct pcpu *p = this_pcpu();
 
+	p->timer_deadline = 0; /* it fired and the interrupt handler turned it off */
 	if (p->current)
 		arch_vcpu_timer_tick(p->current);
 	if (p->slice_end && arch_counter() >= p->slice_end)

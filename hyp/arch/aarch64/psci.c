@@ -63,30 +63,34 @@ static bool implemented(u32 fid)
 {
 	if (fid == 0x80000000u) /* SMCCC_VERSION: tells the guest SMCCC 1.1 is there */
 		return true;
-	switch (fid & ~PSCI_64BIT) {
+	switch (fid) {
 	case PSCI_VERSION: case PSCI_CPU_SUSPEND: case PSCI_CPU_OFF: case PSCI_CPU_ON:
 	case PSCI_AFFINITY_INFO: case PSCI_MIGRATE_INFO_TYPE: case PSCI_SYSTEM_OFF:
-	case PSCI_SYSTEM_RESET: case PSCI_FEATURES:
+	case PSCI_SYSTEM_RESET: case PSCI_FEATURES: case PSCI_CPU_SUSPEND | PSCI_64BIT:
+	case PSCI_CPU_ON | PSCI_64BIT: case PSCI_AFFINITY_INFO | PSCI_64BIT:
 		return true;
 	}
 	return false;
 }
 
+/* Argument n of a call: 32-bit calls use only the low half of each register. */
+static u64 arg(const struct vcpu *v, u32 fid, u32 n)
+{
+	u64 a = v->arch.regs.x[n];
+
+	return (fid & PSCI_64BIT) ? a : (u32)a;
+}
+
 bool psci_handle(struct vcpu *v, u32 fid)
 {
-	u64 *x = v->arch.regs.x;
-	bool is64 = fid & PSCI_64BIT;
-	u64 a1 = is64 ? x[1] : (u32)x[1], a2 = is64 ? x[2] : (u32)x[2];
-	u64 a3 = is64 ? x[3] : (u32)x[3];
 	s64 ret;
 
-	if (!implemented(fid))
-		return false;
-	switch (fid & ~PSCI_64BIT) {
+	switch (fid) {
 	case PSCI_VERSION:
 		ret = 0x10001; /* 1.1 */
 		break;
 	case PSCI_CPU_SUSPEND:
+	case PSCI_CPU_SUSPEND | PSCI_64BIT:
 		/* Every power state is treated as standby: a WFI that returns success. */
 		vcpu_wait(v, arch_vcpu_timer_deadline(v));
 		ret = PSCI_SUCCESS;
@@ -95,10 +99,12 @@ bool psci_handle(struct vcpu *v, u32 fid)
 		vcpu_power_off(v);
 		return true;
 	case PSCI_CPU_ON:
-		ret = cpu_on(v, a1, a2, a3);
+	case PSCI_CPU_ON | PSCI_64BIT:
+		ret = cpu_on(v, arg(v, fid, 1), arg(v, fid, 2), arg(v, fid, 3));
 		break;
 	case PSCI_AFFINITY_INFO:
-		ret = affinity_info(v, a1, a2);
+	case PSCI_AFFINITY_INFO | PSCI_64BIT:
+		ret = affinity_info(v, arg(v, fid, 1), arg(v, fid, 2));
 		break;
 	case PSCI_MIGRATE_INFO_TYPE:
 		ret = 2; /* no trusted OS needing migration */
@@ -110,11 +116,11 @@ bool psci_handle(struct vcpu *v, u32 fid)
 		vm_reset(v);
 		return true;
 	case PSCI_FEATURES:
-		ret = implemented((u32)a1) ? PSCI_SUCCESS : PSCI_NOT_SUPPORTED;
+		ret = implemented((u32)arg(v, fid, 1)) ? PSCI_SUCCESS : PSCI_NOT_SUPPORTED;
 		break;
 	default:
 		return false;
 	}
-	x[0] = (u64)ret;
+	v->arch.regs.x[0] = (u64)ret;
 	return true;
 }

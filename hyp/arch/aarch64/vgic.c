@@ -350,6 +350,11 @@ static void flush(struct vcpu *v)
 		q->lr = (u8)(n + 1);
 		c->lr_used |= (u16)BIT(n);
 		c->lr_intid[n] = (u16)intid;
+		/* In an LR it is no candidate; fold marks it again if it comes back out. */
+		if (intid < VGIC_NR_PRIVATE)
+			c->cand &= ~BIT(intid);
+		else
+			v->vm->arch.vgic.spi_cand &= ~BIT(intid - VGIC_NR_PRIVATE);
 	}
 	/* Underflow maintenance when more wait than fit: refill as LRs empty. */
 	c->hcr = ICH_HCR_EN | (overflow ? ICH_HCR_UIE : 0);

@@ -23,6 +23,7 @@ struct pcpu {
 	struct vcpu *vcpus[PCPU_MAX_VCPUS]; /* vCPUs pinned here */
 	u32 rr;                     /* round-robin cursor into vcpus[] */
 	u64 slice_end;              /* counter value ending the current time slice, 0 if none */
+	u64 timer_deadline;         /* what this CPU's timer is programmed for, 0 if off */
 	spinlock_t lock;
 };
 
