@@ -590,6 +590,17 @@ void vgic_bits_reg_write(struct vm *vm, struct vcpu *v, u32 first, enum vgic_fie
 	}
 }
 
+bool vgic_reg64_read(u64 reg, u64 off, u32 width, u64 *value)
+{
+	if (width == 8 && off == 0)
+		*value = reg;
+	else if (width == 4 && (off == 0 || off == 4))
+		*value = off ? reg >> 32 : (u32)reg;
+	else
+		return false;
+	return true;
+}
+
 u32 vgic_id_reg(u64 off)
 {
 	/* PIDR4..7, PIDR0..3, CIDR0..3; PIDR2 says GICv3 (ArchRev 3). */

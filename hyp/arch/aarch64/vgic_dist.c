@@ -82,14 +82,7 @@ static bool dist_read(void *dev, u64 off, u32 width, u64 *value)
 	}
 	if (off >= GICD_IROUTER + 8 * 32 && off < GICD_IROUTER + 8 * VGIC_NR_IRQS) {
 		u32 intid = (u32)((off - GICD_IROUTER) / 8);
-		u64 route = vm->arch.vgic.spi[intid - 32].target;
-		if (width == 8 && !(off & 7))
-			*value = route;
-		else if (width == 4)
-			*value = (off & 4) ? 0 : route;
-		else
-			return false;
-		return true;
+		return vgic_reg64_read(vm->arch.vgic.spi[intid - 32].target, off & 7, width, value);
 	}
 	if (width != 4)
 		return false;

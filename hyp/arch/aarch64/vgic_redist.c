@@ -45,16 +45,8 @@ static u64 typer(const struct vcpu *v)
 
 static bool rd_read(struct vcpu *v, u64 off, u32 width, u64 *value)
 {
-	if (off == GICR_TYPER || off == GICR_TYPER + 4) {
-		u64 t = typer(v);
-		if (width == 8 && off == GICR_TYPER)
-			*value = t;
-		else if (width == 4)
-			*value = off == GICR_TYPER ? (u32)t : t >> 32;
-		else
-			return false;
-		return true;
-	}
+	if (off == GICR_TYPER || off == GICR_TYPER + 4)
+		return vgic_reg64_read(typer(v), off - GICR_TYPER, width, value);
 	if (width != 4)
 		return false;
 	switch (off) {

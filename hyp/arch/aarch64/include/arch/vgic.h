@@ -92,6 +92,8 @@ u32 vgic_prio_read(struct vm *vm, struct vcpu *v, u32 first, u32 width);
 void vgic_prio_write(struct vm *vm, struct vcpu *v, u32 first, u32 width, u32 val);
 u32 vgic_cfg_read(struct vm *vm, struct vcpu *v, u32 first);
 void vgic_cfg_write(struct vm *vm, struct vcpu *v, u32 first, u32 val);
+/* A 64-bit register read whole (width 8 at off 0) or by 32-bit halves (off 0 or 4). */
+bool vgic_reg64_read(u64 reg, u64 off, u32 width, u64 *value);
 /* The PrimeCell/CoreSight id registers at 0xFFD0..0xFFFC of both frames. */
 u32 vgic_id_reg(u64 offset);
 
