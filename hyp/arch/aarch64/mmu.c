@@ -9,6 +9,7 @@
 #include <bulkhead/string.h>
 
 #define PT_ENTRIES 512
+#define PAGE_SIZE_BYTES 4096
 #define POOL_TABLES 48
 
 #define D_VALID BIT(0)
@@ -121,4 +122,19 @@ void mmu_enable_secondary(void)
 void *arch_phys_to_virt(paddr_t pa)
 {
 	return (void *)(uintptr_t)pa;
+}
+
+void arch_zero_pages(void *p, u64 size)
+{
+	u64 dczid = read_sysreg(dczid_el0);
+	u64 block = 4ULL << (dczid & 0xF); /* DC ZVA block size in bytes */
+	u8 *a = p, *end = a + size;
+
+	if ((dczid & BIT(4)) || block > PAGE_SIZE_BYTES) { /* DC ZVA prohibited */
+		memset(p, 0, size);
+		return;
+	}
+	for (; a < end; a += block)
+		__asm__ volatile("dc zva, %0" : : "r"(a) : "memory");
+	dsb(ish);
 }

@@ -46,13 +46,13 @@ paddr_t page_alloc(u64 npages, u64 align)
 	paddr_t pa = palloc_alloc(&pool, npages, align);
 	spin_unlock(&lock);
 	if (pa)
-		memset(arch_phys_to_virt(pa), 0, npages * PAGE_SIZE);
+		arch_zero_pages(arch_phys_to_virt(pa), npages * PAGE_SIZE);
 	return pa;
 }
 
 void page_free(paddr_t addr, u64 npages)
 {
-	memset(arch_phys_to_virt(addr), 0, npages * PAGE_SIZE); /* scrub before reuse */
+	arch_zero_pages(arch_phys_to_virt(addr), npages * PAGE_SIZE); /* scrub before reuse */
 	spin_lock(&lock);
 	bool ok = palloc_free(&pool, addr, npages);
 	spin_unlock(&lock);

@@ -73,6 +73,8 @@ void arch_vm_reset(struct vm *vm);
 void arch_vm_destroy(struct vm *vm);
 /* Maps guest-physical [ipa, ipa+size) to physical pa as normal RAM. */
 int arch_stage2_map_ram(struct vm *vm, gpa_t ipa, paddr_t pa, u64 size);
+/* Zeroes size bytes at p (both page aligned) as fast as the CPU can. */
+void arch_zero_pages(void *p, u64 size);
 /* The hypervisor's pointer to a physical address (RAM is mapped at EL2). */
 void *arch_phys_to_virt(paddr_t pa);
 
