@@ -6,6 +6,7 @@ set -e
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ -n "$1" ]; then
+	scripts/fetch-linux.sh # Debian's kernel for configs that boot Linux (cached after once)
 	make -s all
 	build/tools/bhpack -I build -o build/custom.pkg "$1"
 	exec scripts/qemu.sh build/custom.pkg
