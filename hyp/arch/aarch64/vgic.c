@@ -161,9 +161,9 @@ void vgic_set_level(struct vm *vm, struct vcpu *self, u32 intid, bool level)
 	spin_lock(&vm->arch.vgic.lock);
 	changed = q->level != level;
 	q->level = level;
-	if (!q->edge && level)
+	if (q->edge ? level && changed : level) /* edge-configured: latch a rising edge */
 		q->pending = true;
-	else if (!q->edge && !level)
+	else if (!q->edge)
 		q->pending = false;
 	touch(vm, t, intid);
 	spin_unlock(&vm->arch.vgic.lock);
