@@ -3,8 +3,9 @@
 # guest Bulkhead's tests boot:
 #     build/linux/Image               the kernel: Debian's arm64 Image (raw, with its header)
 #     build/linux/initramfs.cpio.gz   busybox-static, linux/init, and the modules virtio_mmio,
-#                                     virtio_blk, virtio_net, virtio_console with their
-#                                     dependencies and a modules.dep for modprobe (not loaded)
+#                                     virtio_blk, virtio_net, virtio_console, ext4 and
+#                                     crc32c_generic (ext4 needs it) with their dependencies and
+#                                     a modules.dep for modprobe (not loaded)
 # Nothing is compiled; downloads stay in cache/ (ignored by git). Idempotent: a second run
 # downloads nothing and rebuilds only outputs older than their inputs. Needs root (or sudo)
 # the first time: it adds the arm64 architecture to dpkg and installs cpio and kmod (depmod)
@@ -17,7 +18,7 @@ ROOT=$(pwd)
 CACHE=$ROOT/cache
 DEBS=$CACHE/debs
 OUT=$ROOT/build/linux
-MODULES="virtio_mmio virtio_blk virtio_net virtio_console"
+MODULES="virtio_mmio virtio_blk virtio_net virtio_console ext4 crc32c_generic"
 
 say() { echo "fetch-linux: $*"; }
 die() { echo "fetch-linux: error: $*" >&2; exit 1; }

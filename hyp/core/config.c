@@ -437,7 +437,170 @@ static void parse_pl011(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram
 		       (unsigned long long)(vm->ram.base + vm->ram.size));
 }
 
-/* The VM's subnodes: at most one pl011 (or pl011@...), nothing else. */
+/* True if a node is called base, or base@<unit address>. */
+static bool node_is(const char *name, int len, const char *base)
+{
+	int n = (int)strlen(base);
+
+	return len >= n && memcmp(name, base, (size_t)n) == 0 && (len == n || name[n] == '@');
+}
+
+/* The slot of "virtio-blk@N": N in decimal, 0..CFG_VIRTIO_SLOTS-1. -1 if wrong (reported). */
+static int virtio_slot(struct cfg_ctx *c, struct cfg_vm *vm, const char *field, const char *name,
+		       int len)
+{
+	int at = 0, slot = 0;
+
+	while (at < len && name[at] != '@')
+		at++;
+	if (at == len) {
+		vm_err(c, vm, field, "needs a slot number, as in virtio-blk@0");
+		return -1;
+	}
+	for (int i = at + 1; i < len && slot >= 0; i++)
+		slot = (name[i] >= '0' && name[i] <= '9' && i - at <= 2) ?
+			       slot * 10 + (name[i] - '0') : -1;
+	if (len - at < 2 || slot < 0 || slot >= CFG_VIRTIO_SLOTS) {
+		vm_err(c, vm, field, "the slot after '@' must be a decimal number from 0 to %d",
+		       CFG_VIRTIO_SLOTS - 1);
+		return -1;
+	}
+	return slot;
+}
+
+/* A virtio-blk node's properties (size, image) into val/len; anything else is reported. */
+static void disk_props(struct cfg_ctx *c, struct cfg_vm *vm, int node, const char *field,
+		       const u8 **val, int *len)
+{
+	static const char *const names[2] = { "size", "image" };
+	char prefix[CFG_SHOWN_MAX + 2], twice[CFG_SHOWN_MAX + 8];
+	const char *name;
+	const void *v;
+	int n, f;
+
+	snprintf(prefix, sizeof(prefix), "%s/", field);
+	for (int prop = fdt_first_prop(c->fdt, node); prop >= 0;
+	     prop = fdt_next_prop(c->fdt, prop)) {
+		if (fdt_prop_at(c->fdt, prop, &name, &v, &n) || ignored_prop(name))
+			continue;
+		for (f = 0; f < 2 && strcmp(name, names[f]) != 0; f++)
+			;
+		if (f == 2) {
+			unknown_field(c, vm, prefix, name, strlen(name));
+		} else if (val[f]) {
+			snprintf(twice, sizeof(twice), "%s%s", prefix, name);
+			vm_err(c, vm, twice, "defined twice");
+		} else {
+			val[f] = v;
+			len[f] = n;
+		}
+	}
+	for (int child = fdt_first_child(c->fdt, node); child >= 0;
+	     child = fdt_next_sibling(c->fdt, child))
+		if ((name = fdt_node_name(c->fdt, child, &n)))
+			unknown_field(c, vm, prefix, name, (size_t)n);
+}
+
+/* size = <size-hi size-lo>: a multiple of CFG_SECTOR, at most CFG_DISK_MAX. 0 if wrong. */
+static u64 disk_size(struct cfg_ctx *c, struct cfg_vm *vm, const char *field, const u8 *val,
+		     int len)
+{
+	char f[CFG_SHOWN_MAX + 8];
+	u64 size;
+
+	snprintf(f, sizeof(f), "%s/size", field);
+	if (len != 8) {
+		vm_err(c, vm, f, "must be 2 cells <size-hi size-lo>");
+		return 0;
+	}
+	size = fdt_cells_ld(val, 2);
+	if (!size)
+		vm_err(c, vm, f, "size is 0 (at least 512 bytes)");
+	else if (size % CFG_SECTOR)
+		vm_err(c, vm, f, "0x%llx is not a multiple of 512 bytes", (unsigned long long)size);
+	else if (size > CFG_DISK_MAX)
+		vm_err(c, vm, f, "0x%llx is more than 1 GiB", (unsigned long long)size);
+	else
+		return size;
+	return 0;
+}
+
+/* image = "path": one non-empty string that fits a package path. NULL if wrong. */
+static const char *disk_image(struct cfg_ctx *c, struct cfg_vm *vm, const char *field,
+			      const char *s, int len)
+{
+	char f[CFG_SHOWN_MAX + 8];
+	int n = 0;
+
+	snprintf(f, sizeof(f), "%s/image", field);
+	while (n < len && s[n])
+		n++;
+	if (n + 1 != len)
+		vm_err(c, vm, f, "must be one string, as in \"disks/root.img\"");
+	else if (n == 0)
+		vm_err(c, vm, f, "the path is empty");
+	else if (n >= PKG_PATH_LEN)
+		vm_err(c, vm, f, "the path is %d characters long (at most %d)", n,
+		       PKG_PATH_LEN - 1);
+	else
+		return s;
+	return NULL;
+}
+
+/* virtio-blk@N { size = <hi lo>; image = "path"; }: one disk in slot N (either or both). */
+static void parse_disk(struct cfg_ctx *c, struct cfg_vm *vm, int node, const char *name,
+		       int len)
+{
+	char field[CFG_SHOWN_MAX];
+	const u8 *val[2] = { NULL, NULL };
+	int vlen[2] = { 0, 0 }, slot;
+	struct cfg_disk *d;
+
+	printable(field, sizeof(field), name, (size_t)len);
+	slot = virtio_slot(c, vm, field, name, len);
+	disk_props(c, vm, node, field, val, vlen);
+	if (!val[0] && !val[1])
+		vm_err(c, vm, field, "needs 'size' (an empty disk) or 'image' (or both)");
+	if (slot < 0)
+		return;
+	if (vm->nr_disks == CFG_MAX_VIRTIO) {
+		vm_err(c, vm, field, "more than %d virtio devices in one VM", CFG_MAX_VIRTIO);
+		return;
+	}
+	d = &vm->disk[vm->nr_disks++];
+	d->slot = (u32)slot;
+	d->size = val[0] ? disk_size(c, vm, field, val[0], vlen[0]) : 0;
+	d->image = val[1] ? disk_image(c, vm, field, (const char *)val[1], vlen[1]) : NULL;
+}
+
+/* Each disk's slot is used once and its registers overlap neither RAM nor the PL011. */
+static void check_disks(struct cfg_ctx *c, struct cfg_vm *vm, bool ram_ok)
+{
+	for (u32 i = 0; i < vm->nr_disks; i++) {
+		u32 slot = vm->disk[i].slot;
+		u64 base = CFG_VIRTIO_BASE + slot * CFG_VIRTIO_STRIDE;
+		char field[CFG_SHOWN_MAX];
+
+		snprintf(field, sizeof(field), "virtio-blk@%u", slot);
+		for (u32 j = 0; j < i; j++)
+			if (vm->disk[j].slot == slot)
+				vm_err(c, vm, field, "slot %u is used twice", slot);
+		if (ram_ok && ranges_overlap(base, CFG_VIRTIO_STRIDE, vm->ram.base, vm->ram.size))
+			vm_err(c, vm, field, "0x%llx..0x%llx overlaps the VM's RAM 0x%llx..0x%llx",
+			       (unsigned long long)base,
+			       (unsigned long long)(base + CFG_VIRTIO_STRIDE),
+			       (unsigned long long)vm->ram.base,
+			       (unsigned long long)(vm->ram.base + vm->ram.size));
+		if (vm->pl011.size == CFG_PL011_SIZE &&
+		    ranges_overlap(base, CFG_VIRTIO_STRIDE, vm->pl011.base, vm->pl011.size))
+			vm_err(c, vm, field, "0x%llx..0x%llx overlaps the PL011 at 0x%llx",
+			       (unsigned long long)base,
+			       (unsigned long long)(base + CFG_VIRTIO_STRIDE),
+			       (unsigned long long)vm->pl011.base);
+	}
+}
+
+/* The VM's subnodes: at most one pl011 (or pl011@...), virtio-blk@N disks, nothing else. */
 static void parse_subnodes(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram_ok)
 {
 	const char *name;
@@ -448,7 +611,9 @@ static void parse_subnodes(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool 
 		name = fdt_node_name(c->fdt, child, &len);
 		if (!name)
 			continue;
-		if (len < 5 || memcmp(name, "pl011", 5) != 0 || (len > 5 && name[5] != '@'))
+		if (node_is(name, len, "virtio-blk"))
+			parse_disk(c, vm, child, name, len);
+		else if (!node_is(name, len, "pl011"))
 			unknown_field(c, vm, "", name, (size_t)len);
 		else if (pl011 >= 0)
 			vm_err(c, vm, "pl011", "defined twice");
@@ -457,6 +622,7 @@ static void parse_subnodes(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool 
 	}
 	if (pl011 >= 0)
 		parse_pl011(c, vm, pl011, ram_ok);
+	check_disks(c, vm, ram_ok);
 }
 
 /* Parses one VM node into vm; every problem is reported and marks the VM invalid. */

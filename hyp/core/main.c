@@ -65,6 +65,14 @@ static void create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
 	    !package_file(pkg, cfg, "initrd", cfg->initrd, &img.initrd, &img.initrd_size) ||
 	    !package_file(pkg, cfg, "dtb", cfg->dtb, &img.dtb, &img.dtb_size))
 		return;
+	for (u32 i = 0; i < cfg->nr_disks; i++) {
+		char field[32];
+
+		snprintf(field, sizeof(field), "virtio-blk@%u/image", cfg->disk[i].slot);
+		if (!package_file(pkg, cfg, field, cfg->disk[i].image, &img.disk[i],
+				  &img.disk_size[i]))
+			return;
+	}
 	int r = vm_create(cfg, &img, &vm);
 	if (r) {
 		log_line("vm '%s': not created: %s", cfg->name, err_str(r));

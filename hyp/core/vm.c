@@ -11,6 +11,7 @@
 #include <bulkhead/pcpu.h>
 #include <bulkhead/sched.h>
 #include <bulkhead/string.h>
+#include <bulkhead/virtio.h>
 #include <bulkhead/vm.h>
 
 #define FAULT_REPORTS_MAX 20
@@ -130,6 +131,8 @@ int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm *
 		goto free_s2;
 	vuart_init(&vm->uart, vm, VUART_DEFAULT_INTID);
 	r = mmio_add(&vm->mmio, cfg->pl011.base, cfg->pl011.size, &vuart_pl011_ops, &vm->uart);
+	if (!r)
+		r = virtio_vm_create(vm); /* all or nothing */
 	if (r)
 		goto free_s2;
 	vm->state = VM_OFF;
@@ -211,6 +214,7 @@ void vm_reset(struct vcpu *caller)
 		return;
 	log_line("vm '%s': reset (PSCI SYSTEM_RESET): rebooting from its image", vm->name);
 	arch_vm_reset(vm);
+	virtio_vm_reset(vm); /* disks keep their contents, as across a reboot */
 	vm->fault_reports = 0; /* a fresh boot gets fresh reports */
 	load_images(vm); /* the rest of RAM keeps its contents, as after a warm reset */
 	spin_lock(&vm->lock);
@@ -239,18 +243,36 @@ bool vm_ram_contains(const struct vm *vm, gpa_t addr, u64 size)
 	       addr - vm->ram_base <= vm->ram_size - size;
 }
 
+/* Takes one report from the VM's budget; false once it is spent (said once). */
+static bool report_allowed(struct vm *vm)
+{
+	u32 n = __atomic_fetch_add(&vm->fault_reports, 1, __ATOMIC_RELAXED);
+
+	if (n == FAULT_REPORTS_MAX)
+		log_line("vm '%s': further fault reports suppressed", vm->name);
+	return n < FAULT_REPORTS_MAX;
+}
+
+void vm_report_vm(struct vm *vm, const char *fmt, ...)
+{
+	char buf[224];
+	va_list ap;
+
+	if (!report_allowed(vm))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_line("vm '%s': %s", vm->name, buf);
+}
+
 void vm_report(struct vcpu *v, const char *fmt, ...)
 {
 	char buf[224];
 	va_list ap;
-	u32 n = __atomic_fetch_add(&v->vm->fault_reports, 1, __ATOMIC_RELAXED);
 
-	if (n > FAULT_REPORTS_MAX)
+	if (!report_allowed(v->vm))
 		return;
-	if (n == FAULT_REPORTS_MAX) {
-		log_line("vm '%s': further fault reports suppressed", v->vm->name);
-		return;
-	}
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);

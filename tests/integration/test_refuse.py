@@ -69,3 +69,18 @@ def test_refuse_too_much_memory(system):
     ]
     assert con.lines("too-big") == [], "the VM that was not created printed something"
     assert_clean(con)
+
+
+def test_refuse_disk_without_memory(system):
+    con = system("refuse_disk", mem="2G")  # 1 GiB of RAM fits, 1 GiB more for the disk does not
+    con.wait_for(r"^\[hyp\] vm 'big-disk': not created: out of memory$")
+    con.wait_for(r"^\[hyp\] vm 'after': virtio-blk@0 at 0xa000000 \(INTID 48\): 16384 KiB, "
+                 r"empty$")
+    assert started(con, "after") == [2]  # the refused VM's RAM was given back
+    wait_tick(con, "after", 10)
+
+    assert [t for t in con.lines("hyp") if "big-disk" in t] == [
+        "vm 'big-disk': not created: out of memory"
+    ]
+    assert con.lines("big-disk") == [], "the VM that was not created printed something"
+    assert_clean(con)

@@ -520,6 +520,86 @@ TEST(config_bad_linux_fields)
 	done(p);
 }
 
+TEST(config_virtio_disks)
+{
+	struct parsed *p = parse("virtio", 4);
+	const struct cfg_vm *v;
+
+	if (!p)
+		return;
+	CHECK_EQ(p->nerr, 0);
+	v = &p->sys.vm[0];
+	CHECK(v->valid);
+	CHECK_EQ(v->nr_disks, 3);
+	CHECK_EQ(v->disk[0].slot, 0);
+	CHECK_EQ(v->disk[0].size, 0x1000000);
+	CHECK(v->disk[0].image == NULL);
+	CHECK_EQ(v->disk[1].slot, 31);
+	CHECK_EQ(v->disk[1].size, 0); /* the image's size */
+	CHECK_STR(v->disk[1].image, "disks/root.img");
+	CHECK_EQ(v->disk[2].slot, 7);
+	CHECK_EQ(v->disk[2].size, CFG_DISK_MAX);
+	CHECK_STR(v->disk[2].image, "disks/seed.img");
+	v = &p->sys.vm[1];
+	CHECK(v->valid);
+	CHECK_EQ(v->nr_disks, CFG_MAX_VIRTIO);
+	CHECK_EQ(v->disk[7].slot, 9);
+	CHECK_EQ(v->disk[7].size, 512);
+	CHECK_EQ(p->sys.vm[2].nr_disks, 0);
+	done(p);
+}
+
+TEST(config_bad_virtio_disks)
+{
+	struct parsed *p = parse("bad_virtio", 0);
+	static const char *const valid[] = { "good", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_virtio.dts: vm 'noslot': field 'virtio-blk': needs a slot number, as in "
+		     "virtio-blk@0");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'noslot': field 'virtio-blk@32': the slot after '@' must "
+		     "be a decimal number from 0 to 31");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'noslot': field 'virtio-blk@x': the slot after '@' must "
+		     "be a decimal number from 0 to 31");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'noslot': field 'virtio-blk@': the slot after '@' must "
+		     "be a decimal number from 0 to 31");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'sizes': field 'virtio-blk@0/size': size is 0 (at least "
+		     "512 bytes)");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'sizes': field 'virtio-blk@1/size': 0x1001 is not a "
+		     "multiple of 512 bytes");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'sizes': field 'virtio-blk@2/size': 0x40000200 is more "
+		     "than 1 GiB");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'sizes': field 'virtio-blk@3/size': must be 2 cells "
+		     "<size-hi size-lo>");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'fields': field 'virtio-blk@0': needs 'size' (an empty "
+		     "disk) or 'image' (or both)");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'fields': field 'virtio-blk@1/image': the path is empty");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'fields': field 'virtio-blk@2/image': must be one "
+		     "string, as in \"disks/root.img\"");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'fields': field 'virtio-blk@3/readonly': unknown field "
+		     "'readonly'");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'fields': field 'virtio-blk@4/part': unknown field "
+		     "'part'");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'fields': field 'virtio-net@5': unknown field "
+		     "'virtio-net@5'");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'places': field 'pl011': 0xa003000..0xa004000 overlaps "
+		     "the VM's RAM 0xa000000..0xa200000");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'places': field 'virtio-blk@1': 0xa000200..0xa000400 "
+		     "overlaps the VM's RAM 0xa000000..0xa200000");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'places': field 'virtio-blk@1': slot 1 is used twice");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'places': field 'virtio-blk@25': 0xa003200..0xa003400 "
+		     "overlaps the PL011 at 0xa003000");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'nine': field 'virtio-blk@9': more than 8 virtio devices "
+		     "in one VM");
+	CHECK_EQ(p->nerr, 21);
+	check_valid(p, valid);
+	CHECK_EQ(p->sys.vm[0].nr_disks, 1);
+	CHECK_EQ(p->sys.vm[0].disk[0].slot, 2);
+	CHECK_EQ(p->sys.vm[5].nr_disks, CFG_MAX_VIRTIO);
+	done(p);
+}
+
 /* ---- bhpack and the Linux fields ---- */
 
 /* Runs a shell command; returns its exit status (or -1). */
@@ -683,6 +763,83 @@ TEST(bhpack_linux_fields)
 			    "(at most 2 MiB)\n");
 	CHECK_CONTAINS(err, "/bad.dts: vm 'odd': field 'image': file 'odd/Image': arm64 Image "
 			    "header: text_offset is not 4 KiB aligned\n");
+	CHECK(err && !strstr(err, "vm 'ok'"));
+	free(err);
+	CHECK(get_file(dir, "bad.pkg", NULL) == NULL);
+	sh("rm -rf %s", dir);
+}
+
+/* ---- bhpack and the disks' images ---- */
+
+/* clang-format off */
+static const char disks_good_dts[] = LHEAD
+	LVM("a", "0x600000", "Image",
+	    "virtio-blk@0 { image = \"disk.img\"; };"
+	    "virtio-blk@1 { size = <0x0 0x100000>; image = \"disk.img\"; };"
+	    "virtio-blk@2 { size = <0x0 0x1000>; };")
+	LTAIL;
+
+static const char disks_bad_dts[] = LHEAD
+	LVM("miss", "0x600000", "Image", "virtio-blk@0 { image = \"nope.img\"; };")
+	LVM("small", "0x600000", "Image",
+	    "virtio-blk@3 { size = <0x0 0x200>; image = \"disk.img\"; };")
+	LVM("empty", "0x600000", "Image", "virtio-blk@4 { image = \"empty.img\"; };")
+	LVM("ok", "0x600000", "Image",
+	    "virtio-blk@5 { size = <0x0 0x1000>; image = \"disk.img\"; };")
+	LTAIL;
+/* clang-format on */
+
+TEST(bhpack_virtio_disk_images)
+{
+	char dir[64], *err, *b;
+	size_t len;
+	struct pkg pkg;
+	const char *why;
+	const u8 *data;
+	u64 size;
+	uint8_t disk[4096];
+
+	if (sh("test -x %s", UNIT_BHPACK)) {
+		unit_fail(__FILE__, __LINE__, "%s not built (make unit builds it)", UNIT_BHPACK);
+		return;
+	}
+	strcpy(dir, "/tmp/bhpack-disks-XXXXXX");
+	if (!mkdtemp(dir)) {
+		unit_fail(__FILE__, __LINE__, "cannot make a scratch folder");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(disk); i++)
+		disk[i] = (uint8_t)(i * 31);
+	put_file(dir, "good.dts", disks_good_dts, strlen(disks_good_dts));
+	put_file(dir, "bad.dts", disks_bad_dts, strlen(disks_bad_dts));
+	put_linux(dir, "Image", 0, 0x100000);
+	put_file(dir, "disk.img", disk, sizeof(disk));
+	put_file(dir, "empty.img", "", 0);
+
+	/* Good: the image packed once, as it is */
+	CHECK_EQ(sh("%s -o %s/out.pkg %s/good.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 0);
+	err = get_file(dir, "err.txt", NULL);
+	CHECK_STR(err, "");
+	free(err);
+	b = get_file(dir, "out.pkg", &len);
+	CHECK(b != NULL);
+	if (b) {
+		CHECK_EQ(pkg_open(&pkg, b, len, &why), 0);
+		CHECK_EQ(pkg.nr_files, 2);
+		CHECK(pkg_find(&pkg, "disk.img", &data, &size) && size == sizeof(disk) &&
+		      !memcmp(data, disk, sizeof(disk)));
+	}
+	free(b);
+
+	/* Bad: named by file, VM and field; nothing written */
+	CHECK_EQ(sh("%s -o %s/bad.pkg %s/bad.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 1);
+	err = get_file(dir, "err.txt", NULL);
+	CHECK_CONTAINS(err, "/bad.dts: vm 'miss': field 'virtio-blk@0/image': file 'nope.img' not "
+			    "found\n");
+	CHECK_CONTAINS(err, "/bad.dts: vm 'small': field 'virtio-blk@3/image': file 'disk.img' is "
+			    "0x1000 bytes, more than the disk (0x200 bytes)\n");
+	CHECK_CONTAINS(err, "/bad.dts: vm 'empty': field 'virtio-blk@4/image': file 'empty.img' is "
+			    "empty\n");
 	CHECK(err && !strstr(err, "vm 'ok'"));
 	free(err);
 	CHECK(get_file(dir, "bad.pkg", NULL) == NULL);

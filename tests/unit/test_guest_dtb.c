@@ -28,6 +28,22 @@ static const struct guest_dtb two_vcpus = {
 	.gicr_base = 0x080a0000,
 };
 
+/* The same with two virtio-mmio transports: slots 0 and 5 (SPIs 16 and 21). */
+static const struct guest_dtb with_virtio = {
+	.ram_base = 0x40000000,
+	.ram_size = 0x8000000,
+	.nr_vcpus = 2,
+	.bootargs = "console=ttyAMA0 earlycon root=/dev/ram0",
+	.initrd_start = 0x44000000,
+	.initrd_end = 0x44123456,
+	.uart_base = 0x09000000,
+	.uart_spi = 1,
+	.gicd_base = 0x08000000,
+	.gicr_base = 0x080a0000,
+	.nr_virtio = 2,
+	.virtio = { { 0x0a000000, 16 }, { 0x0a000a00, 21 } },
+};
+
 /* Checks that property name of node has exactly the n cells in want. */
 static void check_cells(const struct fdt *fdt, int node, const char *name, const u32 *want,
 			int n, int line)
@@ -229,6 +245,36 @@ TEST(guest_dtb_other_addresses_no_extras)
 	free(b);
 }
 
+/* virtio-mmio nodes as QEMU virt writes them, but level-sensitive; none without devices. */
+TEST(guest_dtb_virtio_mmio)
+{
+	struct fdt fdt;
+	u32 size;
+	u64 base, len;
+	u8 *b = build(&with_virtio, &size);
+	int n, plen = -1;
+
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	CHECK_EQ(fdt_init(&fdt, b, size), 0);
+	n = NODE(&fdt, "/virtio_mmio@a000000");
+	CHECK_STRINGS(&fdt, n, "compatible", "virtio,mmio");
+	CHECK(fdt_read_reg(&fdt, n, 0, &base, &len) && base == 0x0a000000 && len == 0x200);
+	CHECK_CELLS(&fdt, n, "interrupts", 0, 16, 4);
+	CHECK(fdt_getprop(&fdt, n, "dma-coherent", &plen) != NULL && plen == 0);
+	n = NODE(&fdt, "/virtio_mmio@a000a00");
+	CHECK(fdt_read_reg(&fdt, n, 0, &base, &len) && base == 0x0a000a00 && len == 0x200);
+	CHECK_CELLS(&fdt, n, "interrupts", 0, 21, 4);
+	CHECK_EQ(fdt_find_compatible(&fdt, n, "virtio,mmio"), FDT_ERR_NOTFOUND);
+	free(b);
+	b = build(&two_vcpus, &size);
+	CHECK(b && fdt_init(&fdt, b, size) == 0);
+	if (b)
+		CHECK_EQ(fdt_find_compatible(&fdt, -1, "virtio,mmio"), FDT_ERR_NOTFOUND);
+	free(b);
+}
+
 /* Every buffer size short of the blob gives 0 and writes nothing past the buffer. */
 TEST(guest_dtb_too_small)
 {
@@ -272,6 +318,9 @@ TEST(guest_dtb_bad_description)
 	g = two_vcpus;
 	g.initrd_end = g.initrd_start - 1;
 	CHECK_EQ(guest_dtb_build(buf, sizeof(buf), &g), 0);
+	g = with_virtio;
+	g.nr_virtio = GUEST_DTB_MAX_VIRTIO + 1;
+	CHECK_EQ(guest_dtb_build(buf, sizeof(buf), &g), 0);
 	CHECK_EQ(guest_dtb_build(buf, sizeof(buf), NULL), 0);
 }
 
@@ -281,7 +330,7 @@ TEST(guest_dtb_dtc_accepts)
 {
 	char path[] = "/tmp/guest-dtb-unit-XXXXXX", cmd[512], err[4096];
 	u32 size;
-	u8 *b = build(&two_vcpus, &size);
+	u8 *b = build(&with_virtio, &size);
 	int fd, st;
 	size_t n = 0;
 	FILE *f;

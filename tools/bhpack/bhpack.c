@@ -18,7 +18,8 @@
 #include <bulkhead/package.h>
 
 #define MAX_INCLUDES 32
-#define MAX_FILES (CFG_MAX_VMS * 3) /* each VM names an image, an initrd and a device tree */
+/* each VM names an image, an initrd, a device tree and its disks' images */
+#define MAX_FILES (CFG_MAX_VMS * (3 + CFG_MAX_VIRTIO))
 #define EXIT_CONFIG 1 /* the configuration (or a file it names) is wrong */
 #define EXIT_USAGE 2  /* bad command line, or an I/O error */
 
@@ -355,6 +356,20 @@ static void check_dtb(struct state *s, const struct cfg_vm *vm, const struct fil
 	}
 }
 
+/* A disk's image must fit its size (or, without one, 1 GiB once rounded up to 512 bytes). */
+static void check_disk(struct state *s, const struct cfg_vm *vm, const struct cfg_disk *d,
+		       const struct file *f)
+{
+	u64 max = d->size ? d->size : CFG_DISK_MAX;
+
+	if (f->size <= max)
+		return;
+	fail(s, EXIT_CONFIG);
+	fprintf(stderr, "%s: vm '%s': field 'virtio-blk@%u/image': file '%s' is 0x%llx bytes, "
+		"more than the disk (0x%llx bytes)\n", s->o->config, vm->name, d->slot, f->path,
+		(unsigned long long)f->size, (unsigned long long)max);
+}
+
 /* Finds (or loads) the file a VM names in field; NULL after reporting why. */
 static struct file *get_file(struct state *s, const struct cfg_vm *vm, const char *field,
 			     const char *path)
@@ -390,8 +405,23 @@ static struct file *get_file(struct state *s, const struct cfg_vm *vm, const cha
 	return f;
 }
 
+/* Resolves and checks the images of a VM's disks. */
+static void check_disks(struct state *s, const struct cfg_vm *vm)
+{
+	for (u32 i = 0; i < vm->nr_disks; i++) {
+		const struct cfg_disk *d = &vm->disk[i];
+		char field[32];
+		struct file *f;
+
+		snprintf(field, sizeof(field), "virtio-blk@%u/image", d->slot);
+		if (d->image && (f = get_file(s, vm, field, d->image)))
+			check_disk(s, vm, d, f);
+	}
+}
+
 /* Resolves and checks every VM's files: the image (and that it fits), the initrd (and that the
- * image, the initrd and the device tree fit together), the VM's own device tree. */
+ * image, the initrd and the device tree fit together), the VM's own device tree, the disks'
+ * images (that each fits its disk). */
 static void check_files(struct state *s, const struct cfg_system *sys)
 {
 	for (u32 i = 0; i < sys->nr_vms; i++) {
@@ -412,6 +442,7 @@ static void check_files(struct state *s, const struct cfg_system *sys)
 			dtb = get_file(s, vm, "dtb", vm->dtb);
 		if (dtb)
 			check_dtb(s, vm, dtb);
+		check_disks(s, vm);
 	}
 }
 

@@ -143,6 +143,22 @@ static void write_uart(struct fdtw *w, const struct guest_dtb *g)
 	fdtw_end_node(w);
 }
 
+/* virtio-mmio transports as QEMU virt describes them, except that the interrupt is
+ * level-sensitive (QEMU's tree says edge): the line follows InterruptStatus. */
+static void write_virtio(struct fdtw *w, const struct guest_dtb *g)
+{
+	for (u32 i = 0; i < g->nr_virtio; i++) {
+		u32 irq[3] = { GIC_SPI, g->virtio[i].spi, IRQ_LEVEL_HIGH };
+
+		begin_unit_node(w, "virtio_mmio", g->virtio[i].base);
+		fdtw_prop_empty(w, "dma-coherent");
+		fdtw_prop_cells(w, "interrupts", irq, 3);
+		prop_reg(w, g->virtio[i].base, GUEST_DTB_VIRTIO_SIZE);
+		fdtw_prop_string(w, "compatible", "virtio,mmio");
+		fdtw_end_node(w);
+	}
+}
+
 static void write_chosen(struct fdtw *w, const struct guest_dtb *g)
 {
 	char path[NAME_LEN];
@@ -165,7 +181,7 @@ u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g)
 	int r;
 
 	if (!g || g->nr_vcpus == 0 || g->nr_vcpus > GUEST_DTB_MAX_VCPUS || !g->ram_size ||
-	    g->initrd_end < g->initrd_start)
+	    g->initrd_end < g->initrd_start || g->nr_virtio > GUEST_DTB_MAX_VIRTIO)
 		return 0;
 	fdtw_init(&w, buf, size);
 	fdtw_begin_node(&w, "");
@@ -178,6 +194,7 @@ u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g)
 	write_timer(&w);
 	write_clock(&w);
 	write_uart(&w, g);
+	write_virtio(&w, g);
 	fdtw_end_node(&w);
 	r = fdtw_finish(&w);
 	return r > 0 ? (u32)r : 0;

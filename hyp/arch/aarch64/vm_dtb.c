@@ -1,5 +1,6 @@
 /* The device tree a VM boots with, from its configuration: QEMU virt's layout with the VM's
- * RAM, vCPUs, GIC, timer, PL011, command line and initrd (guest_dtb.c writes it). */
+ * RAM, vCPUs, GIC, timer, PL011, virtio devices, command line and initrd (guest_dtb.c writes
+ * it). */
 #include <arch/guest_dtb.h>
 #include <arch/vgic.h>
 #include <bulkhead/arch.h>
@@ -20,5 +21,11 @@ u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size)
 		.gicr_base = VGIC_GICR_BASE,
 	};
 
+	_Static_assert(CFG_MAX_VIRTIO <= GUEST_DTB_MAX_VIRTIO, "room for every virtio device");
+	for (u32 i = 0; i < vm->cfg.nr_disks; i++) {
+		g.virtio[i].base = CFG_VIRTIO_BASE + vm->cfg.disk[i].slot * CFG_VIRTIO_STRIDE;
+		g.virtio[i].spi = CFG_VIRTIO_SPI0 + vm->cfg.disk[i].slot;
+	}
+	g.nr_virtio = vm->cfg.nr_disks;
 	return guest_dtb_build(buf, size, &g);
 }

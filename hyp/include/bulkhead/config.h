@@ -25,9 +25,26 @@
 #define CFG_DTB_MAX MiB(2)    /* a VM's own device tree (arm64 booting.rst's limit); bhpack
 			       * checks it, and keeps this much RAM free for it beside an initrd */
 
+/* virtio-mmio transports (QEMU virt's layout): slot n at CFG_VIRTIO_BASE + n * 0x200, on
+ * SPI CFG_VIRTIO_SPI0 + n (INTID 48 + n). */
+#define CFG_VIRTIO_BASE 0x0A000000ULL
+#define CFG_VIRTIO_STRIDE 0x200ULL
+#define CFG_VIRTIO_SLOTS 32
+#define CFG_VIRTIO_SPI0 16
+#define CFG_MAX_VIRTIO 8 /* virtio devices per VM */
+#define CFG_SECTOR 512   /* a disk's size is a multiple of this */
+#define CFG_DISK_MAX GiB(1)
+
 struct cfg_region {
 	u64 base;
 	u64 size;
+};
+
+/* A virtio-blk disk: a RAM disk of size bytes, filled from image (if any) at VM creation. */
+struct cfg_disk {
+	u32 slot;          /* virtio-mmio slot, 0..CFG_VIRTIO_SLOTS-1 */
+	u64 size;          /* bytes; 0: the image's size rounded up to CFG_SECTOR */
+	const char *image; /* path of the initial contents (in the package), NULL: empty */
 };
 
 struct cfg_vm {
@@ -44,6 +61,8 @@ struct cfg_vm {
 	const char *bootargs; /* kernel command line (< CFG_BOOTARGS_MAX bytes), NULL if none */
 	const char *initrd;   /* initramfs path, NULL if none */
 	const char *dtb;      /* the VM's own device tree path, NULL: generated */
+	u32 nr_disks;         /* virtio-blk devices, in file order */
+	struct cfg_disk disk[CFG_MAX_VIRTIO];
 };
 
 struct cfg_errors {

@@ -12,7 +12,7 @@
 #define PKG_HDR_SIZE 104
 #define PKG_ENTRY_SIZE 144
 #define PKG_ALIGN 4096
-#define PKG_MAX_FILES 64
+#define PKG_MAX_FILES 128
 
 struct pkg {
 	const u8 *base;

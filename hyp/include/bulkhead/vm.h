@@ -13,6 +13,8 @@
 
 #define MAX_VMS CFG_MAX_VMS
 
+struct virtio_blk;
+
 /* Why a vCPU left the guest: counted per vCPU, summed per VM. */
 enum exit_kind {
 	EXIT_HYPERCALL,
@@ -47,10 +49,13 @@ struct vcpu {
 	u64 exits[EXIT_KINDS];
 };
 
-/* What a VM boots: its image, and optionally an initrd and its own device tree. */
+/* What a VM boots: its image, and optionally an initrd and its own device tree; and the
+ * initial contents of its disks (NULL: empty), in cfg.disk[] order. */
 struct vm_images {
 	const u8 *image, *initrd, *dtb;
 	u64 image_size, initrd_size, dtb_size;
+	const u8 *disk[CFG_MAX_VIRTIO];
+	u64 disk_size[CFG_MAX_VIRTIO];
 };
 
 enum vm_state {
@@ -78,6 +83,7 @@ struct vm {
 	struct arch_vm arch; /* stage-2, virtual GIC distributor */
 	struct mmio_table mmio;
 	struct vuart uart;
+	struct virtio_blk *blk[CFG_MAX_VIRTIO]; /* cfg.disk[i]'s device (virtio_vm.c) */
 	u32 nr_vcpus;
 	struct vcpu vcpu[CFG_MAX_VCPUS];
 	u32 fault_reports; /* console lines about guest faults so far (rate limit) */
@@ -110,5 +116,7 @@ void vcpu_wake(struct vcpu *v);
 bool vm_ram_contains(const struct vm *vm, gpa_t addr, u64 size);
 /* Rate-limited console line about a guest fault. */
 void vm_report(struct vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a fault not tied to a vCPU (a device's), under the same limit. */
+void vm_report_vm(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -12,6 +12,8 @@
 #define GUEST_DTB_UART_SIZE 0x1000ULL
 #define GUEST_DTB_MAX_VCPUS 8
 #define GUEST_DTB_MAX_SIZE 0x200000U         /* arm64 booting.rst: a DTB is at most 2 MiB */
+#define GUEST_DTB_VIRTIO_SIZE 0x200ULL       /* one virtio-mmio transport */
+#define GUEST_DTB_MAX_VIRTIO 8
 
 /* Interrupt numbers (PPIs as the GIC binding counts them: INTID - 16). */
 #define GUEST_DTB_PPI_MAINT 9   /* GIC maintenance, INTID 25 */
@@ -33,11 +35,16 @@ struct guest_dtb {
 	u32 uart_spi;                /* its SPI number (1 -> INTID 33) */
 	u64 gicd_base;               /* GICv3 distributor, 64 KiB */
 	u64 gicr_base;               /* redistributors, nr_vcpus * 128 KiB */
+	u32 nr_virtio;               /* virtio-mmio transports, at most GUEST_DTB_MAX_VIRTIO */
+	struct {
+		u64 base;            /* 0x200 bytes */
+		u32 spi;             /* its SPI number (16 -> INTID 48), level-sensitive */
+	} virtio[GUEST_DTB_MAX_VIRTIO];
 };
 
 /* Writes the VM's DTB into buf (size bytes; 8-byte alignment is the caller's business, Linux
  * wants it). Returns its size, or 0 if it does not fit or g is invalid (no vCPU or more than
- * GUEST_DTB_MAX_VCPUS, an empty RAM, an initrd ending before it starts). */
+ * GUEST_DTB_MAX_VCPUS, an empty RAM, an initrd ending before it starts, too many virtio). */
 u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g);
 
 #endif

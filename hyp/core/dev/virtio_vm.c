@@ -1,0 +1,110 @@
+/* A VM's virtio devices: created with the VM from its configuration (a disk's memory comes from
+ * the page allocator, filled from its image in the package), mapped at their slots, reset. */
+#include <bulkhead/arch.h>
+#include <bulkhead/errno.h>
+#include <bulkhead/log.h>
+#include <bulkhead/palloc.h>
+#include <bulkhead/string.h>
+#include <bulkhead/virtio.h>
+#include <bulkhead/vm.h>
+
+#define DEV_PAGES (ALIGN_UP(sizeof(struct virtio_blk), PAGE_SIZE) / PAGE_SIZE)
+
+static u64 disk_pages(const struct virtio_blk *b)
+{
+	return ALIGN_UP(b->size, PAGE_SIZE) / PAGE_SIZE;
+}
+
+static void blk_free(struct virtio_blk *b)
+{
+	if (b->disk_pa)
+		page_free(b->disk_pa, disk_pages(b));
+	page_free(b->pa, DEV_PAGES);
+}
+
+static void destroy_all(struct vm *vm)
+{
+	for (u32 i = 0; i < CFG_MAX_VIRTIO; i++) {
+		if (vm->blk[i])
+			blk_free(vm->blk[i]);
+		vm->blk[i] = NULL;
+	}
+}
+
+/* The disk's size: configured, or its image's rounded up to a sector. 0 if it does not fit. */
+static u64 disk_size(const struct vm *vm, u32 i)
+{
+	const struct cfg_disk *d = &vm->cfg.disk[i];
+	u64 img = vm->img.disk_size[i];
+	u64 size = d->size ? d->size : ALIGN_UP(img, CFG_SECTOR);
+
+	if (!size || size > CFG_DISK_MAX || img > size) {
+		log_line("vm '%s': field 'virtio-blk@%u/image': %llu bytes do not fit the disk "
+			 "(%llu bytes, at most 1 GiB)", vm->name, d->slot, (unsigned long long)img,
+			 (unsigned long long)size);
+		return 0;
+	}
+	return size;
+}
+
+/* Allocates and fills disk i and its device, and maps its transport. */
+static int blk_create(struct vm *vm, u32 i, const struct guest_ram *ram)
+{
+	const struct cfg_disk *d = &vm->cfg.disk[i];
+	u64 size = disk_size(vm, i);
+	paddr_t dev = size ? page_alloc(DEV_PAGES, PAGE_SIZE) : 0;
+	struct virtio_blk *b = dev ? arch_phys_to_virt(dev) : NULL;
+	paddr_t disk;
+
+	if (!size)
+		return E_INVAL;
+	if (!b)
+		return E_NOMEM;
+	vm->blk[i] = b;
+	b->pa = dev;
+	b->size = size;
+	disk = page_alloc(disk_pages(b), PAGE_SIZE);
+	if (!disk)
+		return E_NOMEM;
+	b->disk_pa = disk;
+	virtio_blk_init(b, vm, vm->name, d->slot, ram, arch_phys_to_virt(disk), size);
+	if (vm->img.disk[i])
+		memcpy(b->disk, vm->img.disk[i], vm->img.disk_size[i]); /* the rest is zeroed */
+	return mmio_add(&vm->mmio, CFG_VIRTIO_BASE + d->slot * CFG_VIRTIO_STRIDE,
+			VIRTIO_MMIO_SIZE, &virtio_mmio_ops, &b->dev);
+}
+
+/* "vm 'x': virtio-blk@0 at 0xa000000 (INTID 48): 16384 KiB, empty" (or "from <image>") */
+static void describe(const struct vm *vm, u32 i)
+{
+	const struct cfg_disk *d = &vm->cfg.disk[i];
+
+	log_line("vm '%s': virtio-blk@%u at 0x%llx (INTID %u): %llu KiB, %s%s", vm->name, d->slot,
+		 (unsigned long long)(CFG_VIRTIO_BASE + d->slot * CFG_VIRTIO_STRIDE),
+		 vm->blk[i]->dev.intid, (unsigned long long)(vm->blk[i]->size >> 10),
+		 d->image ? "from " : "empty", d->image ? d->image : "");
+}
+
+int virtio_vm_create(struct vm *vm)
+{
+	struct guest_ram ram = { arch_phys_to_virt(vm->ram_pa), vm->ram_base, vm->ram_size };
+	int r;
+
+	for (u32 i = 0; i < vm->cfg.nr_disks; i++) {
+		r = blk_create(vm, i, &ram);
+		if (r) {
+			destroy_all(vm);
+			return r;
+		}
+	}
+	for (u32 i = 0; i < vm->cfg.nr_disks; i++)
+		describe(vm, i);
+	return E_OK;
+}
+
+void virtio_vm_reset(struct vm *vm)
+{
+	for (u32 i = 0; i < CFG_MAX_VIRTIO; i++)
+		if (vm->blk[i])
+			virtio_dev_reset(&vm->blk[i]->dev);
+}

@@ -1,0 +1,93 @@
+/* virtio devices the hypervisor serves over the virtio-mmio transport (virtio 1.2 §4.2, version 2
+ * "modern"): the transport's state and register model, and the devices behind it (virtio-blk). */
+#ifndef BULKHEAD_VIRTIO_H
+#define BULKHEAD_VIRTIO_H
+
+#include <bulkhead/mmio.h>
+#include <bulkhead/spinlock.h>
+#include <bulkhead/types.h>
+#include <bulkhead/virtqueue.h>
+
+#define VIRTIO_MMIO_SIZE 0x200
+#define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" */
+#define VIRTIO_MMIO_VERSION 2
+#define VIRTIO_VENDOR_ID 0x4B485542 /* "BUHK" */
+#define VIRTIO_MAX_QUEUES 2
+#define VIRTIO_CONFIG_MAX 64 /* bytes of device configuration kept; the rest reads as 0 */
+
+/* Device status (§2.1). */
+#define VIRTIO_STATUS_ACKNOWLEDGE 0x01
+#define VIRTIO_STATUS_DRIVER 0x02
+#define VIRTIO_STATUS_DRIVER_OK 0x04
+#define VIRTIO_STATUS_FEATURES_OK 0x08
+#define VIRTIO_STATUS_NEEDS_RESET 0x40
+#define VIRTIO_STATUS_FAILED 0x80
+
+#define VIRTIO_F_VERSION_1 BIT(32) /* offered by every device and required */
+#define VIRTIO_INT_USED 0x1   /* InterruptStatus: a used buffer */
+#define VIRTIO_INT_CONFIG 0x2 /* InterruptStatus: configuration change (also NEEDS_RESET) */
+
+struct vm;
+struct virtio_dev;
+
+struct virtio_dev_ops {
+	const char *name; /* "virtio-blk", in reports */
+	u32 device_id;
+	u64 features;     /* offered, VIRTIO_F_VERSION_1 included */
+	u32 nr_queues;    /* at most VIRTIO_MAX_QUEUES */
+	/* Serves what the driver made available in queue q (ready, driver OK). Returns NULL, or
+	 * why the device must refuse the queue (it then needs a reset). Device lock held. */
+	const char *(*notify)(struct virtio_dev *d, u32 q);
+};
+
+/* One virtio-mmio transport and the generic state of the device behind it. */
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	struct vm *vm;         /* interrupt line and console reports */
+	u32 slot, intid;
+	struct guest_ram ram;  /* the VM's RAM, for the queues */
+	spinlock_t lock;       /* every register access and the serving of a notify */
+	u8 config[VIRTIO_CONFIG_MAX]; /* the device configuration space (little-endian) */
+	/* the transport's state, cleared by a reset */
+	u32 status, isr;
+	u32 dev_features_sel, drv_features_sel, queue_sel;
+	u64 drv_features;
+	bool irq_level;
+	struct virtq q[VIRTIO_MAX_QUEUES];
+	struct vq_chain chain; /* the chain being served */
+};
+
+extern const struct mmio_ops virtio_mmio_ops;
+
+/* Sets up d (already zeroed) for slot with the device's ops; the device fills d->config. */
+void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, struct vm *vm,
+		     u32 slot, const struct guest_ram *ram);
+/* Device reset: what a write of 0 to Status does (VM reset). */
+void virtio_dev_reset(struct virtio_dev *d);
+
+/* --- virtio-blk (device ID 2): a RAM disk owned by the hypervisor --- */
+
+#define VIRTIO_BLK_ID 2
+#define VIRTIO_BLK_SERIAL_LEN 20
+
+struct virtio_blk {
+	struct virtio_dev dev;
+	u8 *disk;  /* size bytes, the hypervisor's */
+	u64 size;  /* a multiple of 512 */
+	paddr_t pa, disk_pa; /* where this structure and the disk were allocated */
+	char serial[VIRTIO_BLK_SERIAL_LEN + 1]; /* GET_ID: "bulkhead-<vm>-<slot>", cut at 20 */
+};
+
+/* Sets up a zeroed b: disk of size bytes for VM vm (named name) in slot. */
+void virtio_blk_init(struct virtio_blk *b, struct vm *vm, const char *name, u32 slot,
+		     const struct guest_ram *ram, u8 *disk, u64 size);
+
+/* --- a VM's virtio devices (virtio_vm.c) --- */
+
+/* Creates the VM's configured devices (disks from the page allocator, filled from their images
+ * in vm->img) and maps their transports. All or nothing; E_NOMEM, E_INVAL, E_FULL. */
+int virtio_vm_create(struct vm *vm);
+/* Resets every device of the VM (the VM is stopped); disks keep their contents. */
+void virtio_vm_reset(struct vm *vm);
+
+#endif

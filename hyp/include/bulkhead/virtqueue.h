@@ -1,0 +1,79 @@
+/* Split virtqueues (virtio 1.2 §2.7) as a device walks them: the available ring, descriptor
+ * chains and the used ring, all in guest RAM. Pure code over a guest_ram window (unit-tested). */
+#ifndef BULKHEAD_VIRTQUEUE_H
+#define BULKHEAD_VIRTQUEUE_H
+
+#include <bulkhead/types.h>
+
+#define VIRTQ_MAX_SIZE 128       /* QueueNumMax: descriptors per queue, also per chain */
+#define VIRTQ_MAX_BYTES MiB(16)  /* the total length of one chain */
+#define VIRTQ_ERR_LEN 112
+
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+
+/* A VM's RAM as the hypervisor sees it: guest-physical [base, base + size) at host. */
+struct guest_ram {
+	u8 *host;
+	gpa_t base;
+	u64 size;
+};
+
+/* The host pointer to guest-physical [gpa, gpa + len), or NULL unless all of it is RAM (the
+ * rule of vm_ram_contains). Nothing is translated before the check. */
+void *guest_ram_ptr(const struct guest_ram *ram, gpa_t gpa, u64 len);
+
+/* One buffer of a chain, checked to lie in RAM. */
+struct vq_seg {
+	u8 *host;
+	u32 len;
+	bool write; /* device-writable */
+};
+
+/* A descriptor chain taken from the available ring. Device-readable and device-writable
+ * buffers form two byte streams, each in chain order (vq_read / vq_write). */
+struct vq_chain {
+	u16 head;
+	u32 nr_segs;
+	u64 rd_len, wr_len; /* total bytes of each stream */
+	struct vq_seg seg[VIRTQ_MAX_SIZE];
+};
+
+struct virtq {
+	/* written by the driver through the transport while the queue is not ready */
+	u32 num;
+	gpa_t desc, driver, device;
+	bool ready;
+	/* the device's side, valid while ready */
+	u8 *desc_host, *avail_host, *used_host;
+	u16 last_avail; /* the next available ring entry to take */
+	u16 used_idx;   /* our copy of used->idx */
+	bool signal;    /* used buffers were added and the driver wants an interrupt */
+	char err[VIRTQ_ERR_LEN]; /* why the ring is broken */
+};
+
+enum vq_pop {
+	VQ_EMPTY,  /* nothing available */
+	VQ_CHAIN,  /* a chain was taken */
+	VQ_BROKEN, /* the ring is malformed (q->err says how): serve no more */
+};
+
+/* Forgets everything (device reset). */
+void virtq_reset(struct virtq *q);
+/* QueueReady = 1: checks the size (a power of two up to VIRTQ_MAX_SIZE) and that the three
+ * areas lie in RAM, aligned; then serves from index 0. Returns NULL or why not. */
+const char *virtq_enable(struct virtq *q, const struct guest_ram *ram);
+/* Takes the next available chain into c: every index modulo the queue size, at most num
+ * descriptors, every buffer in RAM, at most VIRTQ_MAX_BYTES in all, no indirect descriptors. */
+enum vq_pop virtq_pop(struct virtq *q, const struct guest_ram *ram, struct vq_chain *c);
+/* Returns a chain to the driver with the number of bytes written into it. */
+void virtq_push(struct virtq *q, u16 head, u32 written);
+
+/* Copies up to len bytes at offset off of the chain's readable stream into buf / from buf into
+ * its writable stream. Return the number of bytes copied. */
+u64 vq_read(const struct vq_chain *c, u64 off, void *buf, u64 len);
+u64 vq_write(const struct vq_chain *c, u64 off, const void *buf, u64 len);
+
+#endif

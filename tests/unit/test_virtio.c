@@ -1,0 +1,404 @@
+/* Tests for the virtio-mmio transport (hyp/core/dev/virtio_mmio.c) and virtio-blk
+ * (virtio_blk.c), driven through their registers like a guest driver over a fake RAM: identity,
+ * feature negotiation, requests, errors, a broken ring (NEEDS_RESET), reset and recovery. */
+#include <stdarg.h>
+
+#include <bulkhead/virtio.h>
+
+#include "fake_driver.h"
+#include "unit.h"
+
+#define RAM_SIZE (1024 * 1024)
+#define DISK_SIZE (64 * 1024) /* 128 sectors */
+#define SLOT 3
+#define INTID (32 + 16 + SLOT)
+#define HDR FD_BUF            /* request header */
+#define DATA (FD_BUF + 0x1000) /* data buffer */
+#define STAT (FD_BUF + 0x3000) /* status byte */
+
+/* --- what the transport calls outside itself --- */
+
+static bool line[128];
+static u32 line_changes, reports;
+static char last_report[256];
+static int fake_vm; /* the device's struct vm: only passed through */
+
+void arch_cpu_relax(void)
+{
+}
+
+void arch_vm_irq_line(struct vm *vm, u32 intid, bool level)
+{
+	CHECK(vm == (struct vm *)(void *)&fake_vm);
+	if (intid < 128)
+		line[intid] = level;
+	line_changes++;
+}
+
+void vm_report_vm(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)vm;
+	va_start(ap, fmt);
+	vsnprintf(last_report, sizeof(last_report), fmt, ap);
+	va_end(ap);
+	reports++;
+}
+
+/* --- a device and a driver --- */
+
+struct rig {
+	struct fake f;
+	struct virtio_blk *b;
+	u8 *disk;
+};
+
+static u32 rd(struct rig *r, u64 off)
+{
+	u64 v = 0xdeadbeef;
+
+	CHECK(virtio_mmio_ops.read(&r->b->dev, off, 4, &v));
+	return (u32)v;
+}
+
+static void wr(struct rig *r, u64 off, u32 val)
+{
+	CHECK(virtio_mmio_ops.write(&r->b->dev, off, 4, val));
+}
+
+static void rig_init(struct rig *r)
+{
+	fake_init(&r->f, RAM_SIZE, 8);
+	r->b = calloc(1, sizeof(*r->b));
+	r->disk = calloc(1, DISK_SIZE);
+	virtio_blk_init(r->b, (struct vm *)(void *)&fake_vm, "vm0", SLOT, &r->f.ram, r->disk,
+			DISK_SIZE);
+	memset(line, 0, sizeof(line));
+	reports = line_changes = 0;
+	last_report[0] = 0;
+}
+
+static void rig_free(struct rig *r)
+{
+	fake_free(&r->f);
+	free(r->b);
+	free(r->disk);
+}
+
+/* The driver's initialization (§3.1.1) up to DRIVER_OK, with queue 0 on the fake's rings. */
+static void driver_up(struct rig *r)
+{
+	wr(r, 0x070, 0);
+	wr(r, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(r, 0x024, 0);
+	wr(r, 0x020, 1u << 9); /* FLUSH */
+	wr(r, 0x024, 1);
+	wr(r, 0x020, 1); /* VERSION_1 */
+	wr(r, 0x070, 0x0b);
+	CHECK_EQ(rd(r, 0x070), 0x0b);
+	wr(r, 0x030, 0);
+	wr(r, 0x038, r->f.num);
+	wr(r, 0x080, (u32)FD_DESC);
+	wr(r, 0x084, 0);
+	wr(r, 0x090, (u32)FD_AVAIL);
+	wr(r, 0x094, 0);
+	wr(r, 0x0a0, (u32)FD_USED);
+	wr(r, 0x0a4, 0);
+	wr(r, 0x044, 1);
+	CHECK_EQ(rd(r, 0x044), 1);
+	wr(r, 0x070, 0x0f);
+	r->f.avail = r->f.used = 0;
+}
+
+/* A request: header (type, sector), data (len bytes, device-writable for reads), status.
+ * Returns the status byte the device wrote (0xEE if none) and the used length in *used. */
+static u8 request(struct rig *r, u32 type, u64 sector, u32 len, bool data_write, u32 *used)
+{
+	u8 hdr[16] = { 0 }, st = 0xEE;
+	u16 idx = fake_used_idx(&r->f);
+	u32 id = 0, n = 0;
+
+	memcpy(hdr, &type, 4);
+	memcpy(hdr + 8, &sector, 8);
+	memcpy(fake_ptr(&r->f, HDR), hdr, 16);
+	memcpy(fake_ptr(&r->f, STAT), &st, 1);
+	fake_set_desc(&r->f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, len ? 1 : 2);
+	fake_set_desc(&r->f, 1, DATA, len,
+		      VIRTQ_DESC_F_NEXT | (data_write ? VIRTQ_DESC_F_WRITE : 0), 2);
+	fake_set_desc(&r->f, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	fake_offer(&r->f, 0);
+	wr(r, 0x050, 0);
+	CHECK_EQ(fake_used_idx(&r->f), (u16)(idx + 1));
+	fake_used_elem(&r->f, idx, &id, &n);
+	CHECK_EQ(id, 0);
+	if (used)
+		*used = n;
+	return *fake_ptr(&r->f, STAT);
+}
+
+TEST(virtio_identity_and_config)
+{
+	struct rig r;
+	u64 v = 0;
+
+	rig_init(&r);
+	CHECK_EQ(rd(&r, 0x000), 0x74726976);
+	CHECK_EQ(rd(&r, 0x004), 2);
+	CHECK_EQ(rd(&r, 0x008), 2);
+	CHECK_EQ(rd(&r, 0x00c), VIRTIO_VENDOR_ID);
+	CHECK_EQ(rd(&r, 0x034), VIRTQ_MAX_SIZE);
+	wr(&r, 0x030, 1); /* virtio-blk has one queue */
+	CHECK_EQ(rd(&r, 0x034), 0);
+	CHECK_EQ(rd(&r, 0x0b0), 0xffffffff); /* no shared memory region */
+	CHECK_EQ(rd(&r, 0x0fc), 0);
+	CHECK_EQ(r.b->dev.intid, INTID);
+	/* config: capacity (64-bit and two 32-bit reads), size_max, seg_max, blk_size */
+	CHECK(virtio_mmio_ops.read(&r.b->dev, 0x100, 8, &v));
+	CHECK_EQ(v, DISK_SIZE / 512);
+	CHECK_EQ(rd(&r, 0x100), DISK_SIZE / 512);
+	CHECK_EQ(rd(&r, 0x104), 0);
+	CHECK_EQ(rd(&r, 0x108), 64 * 1024);
+	CHECK_EQ(rd(&r, 0x10c), VIRTQ_MAX_SIZE - 2);
+	CHECK_EQ(rd(&r, 0x114), 512);
+	CHECK(virtio_mmio_ops.read(&r.b->dev, 0x101, 1, &v));
+	CHECK_EQ(v, 0);
+	CHECK_EQ(rd(&r, 0x1fc), 0); /* past the device's fields */
+	CHECK(virtio_mmio_ops.write(&r.b->dev, 0x100, 4, 0x1234)); /* ignored */
+	CHECK_EQ(rd(&r, 0x100), DISK_SIZE / 512);
+	/* registers are 32-bit, aligned: anything else is refused (an external abort) */
+	CHECK(!virtio_mmio_ops.read(&r.b->dev, 0x000, 8, &v));
+	CHECK(!virtio_mmio_ops.read(&r.b->dev, 0x000, 2, &v));
+	CHECK(!virtio_mmio_ops.read(&r.b->dev, 0x002, 4, &v));
+	CHECK(!virtio_mmio_ops.write(&r.b->dev, 0x070, 1, 1));
+	CHECK(!virtio_mmio_ops.read(&r.b->dev, 0x102, 4, &v));
+	rig_free(&r);
+}
+
+TEST(virtio_feature_negotiation)
+{
+	struct rig r;
+
+	rig_init(&r);
+	wr(&r, 0x014, 0);
+	u32 lo = rd(&r, 0x010);
+	CHECK_EQ(lo, (1u << 1) | (1u << 2) | (1u << 6) | (1u << 9));
+	CHECK(!(lo & (1u << 28)) && !(lo & (1u << 29))); /* no indirect, no event index */
+	wr(&r, 0x014, 1);
+	CHECK_EQ(rd(&r, 0x010), 1); /* VERSION_1 */
+	wr(&r, 0x014, 2);
+	CHECK_EQ(rd(&r, 0x010), 0);
+	/* without VERSION_1: FEATURES_OK is not accepted */
+	wr(&r, 0x070, 3);
+	wr(&r, 0x024, 0);
+	wr(&r, 0x020, 1u << 9);
+	wr(&r, 0x070, 0x0b);
+	CHECK_EQ(rd(&r, 0x070), 3);
+	/* a feature not offered (indirect descriptors): refused too */
+	wr(&r, 0x024, 1);
+	wr(&r, 0x020, 1);
+	wr(&r, 0x024, 0);
+	wr(&r, 0x020, 1u << 28);
+	wr(&r, 0x070, 0x0b);
+	CHECK_EQ(rd(&r, 0x070), 3);
+	/* VERSION_1 + FLUSH: accepted, and fixed from then on */
+	wr(&r, 0x020, 1u << 9);
+	wr(&r, 0x070, 0x0b);
+	CHECK_EQ(rd(&r, 0x070), 0x0b);
+	wr(&r, 0x020, 1u << 28);
+	CHECK_EQ(r.b->dev.drv_features, VIRTIO_F_VERSION_1 | (1u << 9));
+	/* the driver cannot set NEEDS_RESET itself */
+	wr(&r, 0x070, 0x4b);
+	CHECK_EQ(rd(&r, 0x070), 0x0b);
+	wr(&r, 0x070, 0);
+	CHECK_EQ(rd(&r, 0x070), 0);
+	CHECK_EQ(r.b->dev.drv_features, 0);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_read_write_flush_id)
+{
+	struct rig r;
+	u32 used = 0;
+	u8 *data;
+
+	rig_init(&r);
+	driver_up(&r);
+	data = fake_ptr(&r.f, DATA);
+	for (u32 i = 0; i < 1024; i++)
+		data[i] = (u8)(i * 7 + 1);
+	CHECK_EQ(request(&r, 1, 5, 1024, false, &used), 0); /* OUT: sectors 5, 6 */
+	CHECK_EQ(used, 1);
+	CHECK(!memcmp(r.disk + 5 * 512, data, 1024));
+	CHECK(line[INTID]);
+	CHECK_EQ(rd(&r, 0x060), VIRTIO_INT_USED);
+	wr(&r, 0x064, VIRTIO_INT_USED);
+	CHECK(!line[INTID]);
+	CHECK_EQ(rd(&r, 0x060), 0);
+	memset(data, 0, 1024);
+	CHECK_EQ(request(&r, 0, 6, 512, true, &used), 0); /* IN: sector 6 */
+	CHECK_EQ(used, 513);
+	CHECK(!memcmp(data, r.disk + 6 * 512, 512));
+	CHECK_EQ(data[0], (u8)(512 * 7 + 1));
+	CHECK_EQ(request(&r, 4, 0, 0, false, &used), 0); /* FLUSH */
+	CHECK_EQ(used, 1);
+	CHECK_EQ(request(&r, 8, 0, 20, true, &used), 0); /* GET_ID */
+	CHECK_EQ(used, 21);
+	CHECK(!memcmp(data, "bulkhead-vm0-3\0\0\0\0\0\0", 20));
+	CHECK_EQ(request(&r, 0, 127, 512, true, NULL), 0); /* the last sector */
+	CHECK_EQ(reports, 0);
+	CHECK_EQ(rd(&r, 0x070), 0x0f);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_bad_requests_get_errors)
+{
+	struct rig r;
+	u32 used = 0;
+
+	rig_init(&r);
+	driver_up(&r);
+	CHECK_EQ(request(&r, 0, 128, 512, true, &used), 1);     /* past the end: IOERR */
+	CHECK_EQ(used, 1);
+	CHECK_EQ(request(&r, 0, 127, 1024, true, NULL), 1);     /* runs past the end */
+	CHECK_EQ(request(&r, 1, ~0ULL / 2, 512, false, NULL), 1); /* sector * 512 overflows */
+	CHECK_EQ(request(&r, 1, ~0ULL, 512, false, NULL), 1);
+	CHECK_EQ(request(&r, 0, 0, 100, true, NULL), 1);        /* not whole sectors */
+	CHECK_EQ(request(&r, 8, 0, 19, true, NULL), 1);         /* GET_ID without room */
+	CHECK_EQ(request(&r, 11, 0, 0, false, NULL), 2);        /* DISCARD: UNSUPP */
+	CHECK_EQ(request(&r, 0x1234, 0, 512, true, NULL), 2);
+	/* a header shorter than 16 bytes */
+	fake_set_desc(&r.f, 0, HDR, 8, VIRTQ_DESC_F_NEXT, 2);
+	fake_set_desc(&r.f, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	fake_offer(&r.f, 0);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(*fake_ptr(&r.f, STAT), 1);
+	/* none of these is the ring's fault: the device carries on */
+	CHECK_EQ(rd(&r, 0x070), 0x0f);
+	CHECK_EQ(reports, 0);
+	CHECK_EQ(request(&r, 0, 0, 512, true, NULL), 0);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_any_framing)
+{
+	struct rig r;
+	u8 hdr[16] = { 0 };
+	u64 sector = 9;
+	u32 id, len;
+
+	rig_init(&r);
+	driver_up(&r);
+	for (u32 i = 0; i < 1024; i++)
+		r.disk[9 * 512 + i] = (u8)(i ^ 0x5a);
+	memcpy(hdr + 8, &sector, 8); /* IN */
+	memcpy(fake_ptr(&r.f, HDR), hdr, 8);
+	memcpy(fake_ptr(&r.f, HDR + 0x100), hdr + 8, 8);
+	/* header in two pieces, 1 KiB of data in three, the status with the data's tail */
+	fake_set_desc(&r.f, 4, HDR, 8, VIRTQ_DESC_F_NEXT, 6);
+	fake_set_desc(&r.f, 6, HDR + 0x100, 8, VIRTQ_DESC_F_NEXT, 1);
+	fake_set_desc(&r.f, 1, DATA, 100, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 3);
+	fake_set_desc(&r.f, 3, DATA + 0x400, 900, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 7);
+	fake_set_desc(&r.f, 7, DATA + 0x800, 25, VIRTQ_DESC_F_WRITE, 0);
+	fake_offer(&r.f, 4);
+	wr(&r, 0x050, 0);
+	fake_used_elem(&r.f, 0, &id, &len);
+	CHECK_EQ(id, 4);
+	CHECK_EQ(len, 1025);
+	CHECK(!memcmp(fake_ptr(&r.f, DATA), r.disk + 9 * 512, 100));
+	CHECK(!memcmp(fake_ptr(&r.f, DATA + 0x400), r.disk + 9 * 512 + 100, 900));
+	CHECK(!memcmp(fake_ptr(&r.f, DATA + 0x800), r.disk + 9 * 512 + 1000, 24));
+	CHECK_EQ(*fake_ptr(&r.f, DATA + 0x800 + 24), 0); /* status OK */
+	rig_free(&r);
+}
+
+/* A looping chain: the device needs a reset, says so (status, interrupt, one report), serves
+ * nothing more until the driver resets it, and works again afterwards. */
+TEST(virtio_broken_ring_needs_reset)
+{
+	struct rig r;
+	u16 used;
+
+	rig_init(&r);
+	driver_up(&r);
+	fake_set_desc(&r.f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	fake_set_desc(&r.f, 1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0);
+	fake_offer(&r.f, 0);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(rd(&r, 0x070), 0x4f);
+	CHECK_EQ(rd(&r, 0x060), VIRTIO_INT_CONFIG);
+	CHECK(line[INTID]);
+	CHECK_EQ(reports, 1);
+	CHECK_CONTAINS(last_report, "virtio-blk@3: queue 0: the chain from head 0 has more than 8 "
+				    "descriptors (a loop?); device needs reset");
+	/* nothing is served now, and nothing more is reported */
+	used = fake_used_idx(&r.f);
+	fake_set_desc(&r.f, 1, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	fake_offer(&r.f, 0);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(fake_used_idx(&r.f), used);
+	CHECK_EQ(reports, 1);
+	wr(&r, 0x070, 0x0f); /* status writes keep the device's bit */
+	CHECK_EQ(rd(&r, 0x070), 0x4f);
+	wr(&r, 0x064, VIRTIO_INT_CONFIG);
+	CHECK(!line[INTID]);
+	/* reset: everything back to 0, queue not ready */
+	wr(&r, 0x070, 0);
+	CHECK_EQ(rd(&r, 0x070), 0);
+	CHECK_EQ(rd(&r, 0x060), 0);
+	CHECK_EQ(rd(&r, 0x044), 0);
+	memset(fake_ptr(&r.f, FD_AVAIL), 0, 0x2000); /* the driver's fresh rings */
+	driver_up(&r);
+	CHECK_EQ(request(&r, 0, 0, 512, true, NULL), 0);
+	CHECK_EQ(rd(&r, 0x070), 0x0f);
+	rig_free(&r);
+}
+
+TEST(virtio_bad_queue_setup_and_order)
+{
+	struct rig r;
+
+	rig_init(&r);
+	/* rings outside RAM before DRIVER_OK: NEEDS_RESET, not ready, no interrupt yet */
+	wr(&r, 0x070, 3);
+	wr(&r, 0x024, 1);
+	wr(&r, 0x020, 1);
+	wr(&r, 0x070, 0x0b);
+	wr(&r, 0x038, 8);
+	wr(&r, 0x080, 0x20000000);
+	wr(&r, 0x090, (u32)FD_AVAIL);
+	wr(&r, 0x0a0, (u32)FD_USED);
+	wr(&r, 0x044, 1);
+	CHECK_EQ(rd(&r, 0x044), 0);
+	CHECK_EQ(rd(&r, 0x070), 0x4b);
+	CHECK_EQ(rd(&r, 0x060), 0);
+	CHECK(!line[INTID]);
+	CHECK_CONTAINS(last_report, "virtio-blk@3: queue 0: rings outside the VM's RAM "
+				    "(descriptors 0x20000000");
+	wr(&r, 0x070, 0);
+	/* buffers made available before DRIVER_OK are served at the first notify after it */
+	driver_up(&r);
+	wr(&r, 0x070, 0x0b); /* (a driver would not clear DRIVER_OK; it makes the point) */
+	fake_set_desc(&r.f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 2);
+	fake_set_desc(&r.f, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	memset(fake_ptr(&r.f, HDR), 0, 16);
+	*fake_ptr(&r.f, HDR) = 4; /* FLUSH */
+	fake_offer(&r.f, 0);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(fake_used_idx(&r.f), 0);
+	wr(&r, 0x070, 0x0f);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(fake_used_idx(&r.f), 1);
+	/* queue registers do not change while the queue is ready; other queues do not exist */
+	wr(&r, 0x080, 0x1000);
+	CHECK_EQ(r.b->dev.q[0].desc, FD_DESC);
+	wr(&r, 0x050, 1);
+	wr(&r, 0x050, 0xffffffff);
+	/* a request with no writable byte for its status: the ring is refused */
+	fake_set_desc(&r.f, 0, HDR, 16, 0, 0);
+	fake_offer(&r.f, 0);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(rd(&r, 0x070), 0x4f);
+	CHECK_CONTAINS(last_report, "request at head 0 has no writable status byte");
+	rig_free(&r);
+}
