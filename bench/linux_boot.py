@@ -169,7 +169,7 @@ def git_commit():
         return r.stdout.strip() if r.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    dirty = bool(git("status", "--porcelain", "--", ".", ":!bench/results"))
     return commit, dirty
 
 

@@ -401,7 +401,7 @@ def main():
 
     if not args.no_save:
         commit = git("rev-parse", "HEAD")
-        status = git("status", "--porcelain")
+        status = git("status", "--porcelain", "--", ".", ":!bench/results")
         now = datetime.datetime.now(datetime.timezone.utc)
         doc = {
             "date": now.isoformat(timespec="seconds"),
