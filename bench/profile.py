@@ -258,7 +258,8 @@ def main():
                                   sorted(p["hyp"].items(), key=lambda x: -x[1])},
             }
     order = ["floor_loop", "hvc_psci_version", "mmio_read_gicd_typer", "mmio_write_gicd",
-             "mmio_read_uart_fr", "mmio_write_uart_imsc", "wfe", "ipi_roundtrip",
+             "mmio_read_uart_fr", "mmio_write_uart_imsc",
+             "mmio_write_uart_dr", "wfe", "ipi_roundtrip",
              "vtimer_irq_latency", "wfi_noswitch", "vm_switch"]
     for op in sorted(result, key=lambda o: order.index(o) if o in order else 99):
         r = result[op]

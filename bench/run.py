@@ -67,7 +67,8 @@ ANCHOR_XEN = {
 
 # Order of the table; anything else the guest prints comes after.
 ORDER = ["floor_loop", "hvc_psci_version", "mmio_read_gicd_typer", "mmio_write_gicd",
-         "mmio_read_uart_fr", "mmio_write_uart_imsc", "wfe", "ipi_roundtrip",
+         "mmio_read_uart_fr", "mmio_write_uart_imsc",
+             "mmio_write_uart_dr", "wfe", "ipi_roundtrip",
          "vtimer_irq_latency", "wfi_noswitch", "vm_switch_roundtrip", "vm_switch"]
 
 # bench: <name> <value> (ticks T n N)   |   bench: <name> skipped (<why>)
