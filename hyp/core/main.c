@@ -4,6 +4,7 @@
 #include <bulkhead/config.h>
 #include <bulkhead/console.h>
 #include <bulkhead/errno.h>
+#include <bulkhead/ivc.h>
 #include <bulkhead/log.h>
 #include <bulkhead/package.h>
 #include <bulkhead/palloc.h>
@@ -51,7 +52,8 @@ static bool package_file(const struct pkg *pkg, const struct cfg_vm *cfg, const 
 	return false;
 }
 
-static void create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
+/* Creates (does not start) the VM; NULL if it is refused. */
+static struct vm *create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
 {
 	struct vm_images img;
 	struct vm *vm;
@@ -59,30 +61,58 @@ static void create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
 
 	if (!cfg->valid) {
 		log_line("vm '%s': refused, not started (see the errors above)", cfg->name);
-		return;
+		return NULL;
 	}
 	if (!package_file(pkg, cfg, "image", cfg->image, &img.image, &img.image_size) ||
 	    !package_file(pkg, cfg, "initrd", cfg->initrd, &img.initrd, &img.initrd_size) ||
 	    !package_file(pkg, cfg, "dtb", cfg->dtb, &img.dtb, &img.dtb_size))
-		return;
+		return NULL;
 	for (u32 i = 0; i < cfg->nr_disks; i++) {
 		char field[32];
 
 		snprintf(field, sizeof(field), "virtio-blk@%u/image", cfg->disk[i].slot);
 		if (!package_file(pkg, cfg, field, cfg->disk[i].image, &img.disk[i],
 				  &img.disk_size[i]))
-			return;
+			return NULL;
 	}
 	int r = vm_create(cfg, &img, &vm);
 	if (r) {
 		log_line("vm '%s': not created: %s", cfg->name, err_str(r));
-		return;
+		return NULL;
 	}
 	describe_vcpus(vm, cpus, sizeof(cpus));
 	log_line("vm %u '%s': started: %u vCPU%s (%s), %lu MiB RAM at IPA 0x%lx, entry 0x%lx",
 		 vm->id, vm->name, vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "", cpus,
 		 vm->ram_size >> 20, vm->ram_base, vm->load_addr);
-	vm_start(vm);
+	return vm;
+}
+
+/* Creates a shared-memory channel once every VM exists (vm[i]: cfg VM i, NULL if refused). */
+static void create_channel(const struct cfg_system *s, const struct cfg_channel *ch,
+			   struct vm *const *vm)
+{
+	struct vm *a, *b;
+	int r;
+
+	if (!ch->valid) {
+		log_line("channel '%s': refused, not created (see the errors above)", ch->name);
+		return;
+	}
+	a = vm[ch->vm[0]];
+	b = vm[ch->vm[1]];
+	if (!a || !b) {
+		log_line("channel '%s': not created: VM '%s' was not created", ch->name,
+			 s->vm[ch->vm[a ? 1 : 0]].name);
+		return;
+	}
+	r = ivc_create(ch, a, b);
+	if (r) {
+		log_line("channel '%s': not created: %s", ch->name, err_str(r));
+		return;
+	}
+	log_line("channel %u '%s': %lu KiB at IPA 0x%lx shared by '%s' and '%s', doorbell 0x%lx "
+		 "(INTID %u)", ch->id, ch->name, ch->size >> 10, ch->ipa, a->name, b->name,
+		 ch->ipa + ch->size, IVC_INTID0 + ch->id);
 }
 
 static void load_system(void)
@@ -105,8 +135,19 @@ static void load_system(void)
 		log_line("%s", errs.msg[i]);
 	if (errs.dropped)
 		log_line("%s: %u more errors not shown", pkg.source, errs.dropped);
+	struct vm *created[CFG_MAX_VMS] = { NULL };
+
 	for (u32 i = 0; i < sys.nr_vms; i++)
-		create_vm(&pkg, &sys.vm[i]);
+		created[i] = create_vm(&pkg, &sys.vm[i]);
+	for (u32 i = 0; i < sys.nr_channels; i++)
+		create_channel(&sys, &sys.chan[i], created);
+	for (u32 i = 0; i < sys.nr_vms; i++) {
+		if (!created[i])
+			continue;
+		if (created[i]->nr_ivc)
+			vm_write_dtb(created[i]); /* now with its channels */
+		vm_start(created[i]);
+	}
 }
 
 static void start_secondaries(void)

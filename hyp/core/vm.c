@@ -54,6 +54,14 @@ static const char *place_images(struct vm *vm)
 	return NULL;
 }
 
+void vm_write_dtb(struct vm *vm)
+{
+	if (vm->img.dtb)
+		memcpy(guest_ptr(vm, vm->dtb_addr), vm->img.dtb, vm->img.dtb_size);
+	else if (!arch_vm_build_dtb(vm, guest_ptr(vm, vm->dtb_addr), (u32)DTB_ROOM))
+		log_line("vm '%s': device tree does not fit in %lu KiB", vm->name, DTB_ROOM >> 10);
+}
+
 /* Copies the images into RAM and writes the device tree (at creation and at every reset). */
 static void load_images(struct vm *vm)
 {
@@ -62,10 +70,7 @@ static void load_images(struct vm *vm)
 	memcpy(guest_ptr(vm, vm->load_addr), im->image, im->image_size);
 	if (im->initrd)
 		memcpy(guest_ptr(vm, vm->initrd_addr), im->initrd, im->initrd_size);
-	if (im->dtb)
-		memcpy(guest_ptr(vm, vm->dtb_addr), im->dtb, im->dtb_size);
-	else if (!arch_vm_build_dtb(vm, guest_ptr(vm, vm->dtb_addr), (u32)DTB_ROOM))
-		log_line("vm '%s': device tree does not fit in %lu KiB", vm->name, DTB_ROOM >> 10);
+	vm_write_dtb(vm);
 }
 
 static bool pcpus_have_room(const struct cfg_vm *cfg)

@@ -7,6 +7,7 @@
 /* The GIC binding's interrupt specifier: <type number flags>. */
 #define GIC_SPI 0U
 #define GIC_PPI 1U
+#define IRQ_EDGE_RISING 1U
 #define IRQ_LEVEL_HIGH 4U /* with GICv3 there is no CPU mask in the flags (QEMU does the same) */
 #define APB_PCLK_HZ 24000000U
 
@@ -159,6 +160,26 @@ static void write_virtio(struct fdtw *w, const struct guest_dtb *g)
 	}
 }
 
+/* Shared-memory channels: reg = <region> <doorbell page>, an edge-triggered SPI. */
+static void write_ivc(struct fdtw *w, const struct guest_dtb *g)
+{
+	for (u32 i = 0; i < g->nr_ivc; i++) {
+		u64 b = g->ivc[i].base, s = g->ivc[i].size, d = b + s;
+		u32 reg[8] = { (u32)(b >> 32), (u32)b, (u32)(s >> 32), (u32)s,
+			       (u32)(d >> 32), (u32)d, 0, (u32)GUEST_DTB_IVC_DOORBELL };
+		u32 irq[3] = { GIC_SPI, g->ivc[i].spi, IRQ_EDGE_RISING };
+
+		begin_unit_node(w, "shmem", b);
+		fdtw_prop_string(w, "compatible", "bulkhead,ivc-channel");
+		fdtw_prop_cells(w, "reg", reg, 8);
+		fdtw_prop_cells(w, "interrupts", irq, 3);
+		fdtw_prop_string(w, "bulkhead,channel", g->ivc[i].name ? g->ivc[i].name : "");
+		fdtw_prop_string(w, "bulkhead,peer", g->ivc[i].peer ? g->ivc[i].peer : "");
+		fdtw_prop_u32(w, "bulkhead,role", g->ivc[i].role);
+		fdtw_end_node(w);
+	}
+}
+
 static void write_chosen(struct fdtw *w, const struct guest_dtb *g)
 {
 	char path[NAME_LEN];
@@ -181,7 +202,8 @@ u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g)
 	int r;
 
 	if (!g || g->nr_vcpus == 0 || g->nr_vcpus > GUEST_DTB_MAX_VCPUS || !g->ram_size ||
-	    g->initrd_end < g->initrd_start || g->nr_virtio > GUEST_DTB_MAX_VIRTIO)
+	    g->initrd_end < g->initrd_start || g->nr_virtio > GUEST_DTB_MAX_VIRTIO ||
+	    g->nr_ivc > GUEST_DTB_MAX_IVC)
 		return 0;
 	fdtw_init(&w, buf, size);
 	fdtw_begin_node(&w, "");
@@ -195,6 +217,7 @@ u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g)
 	write_clock(&w);
 	write_uart(&w, g);
 	write_virtio(&w, g);
+	write_ivc(&w, g);
 	fdtw_end_node(&w);
 	r = fdtw_finish(&w);
 	return r > 0 ? (u32)r : 0;

@@ -73,6 +73,23 @@ void arch_vm_irq_line(struct vm *vm, u32 intid, bool level)
 	vgic_set_level(vm, NULL, intid, level);
 }
 
+void arch_vm_irq_raise(struct vm *vm, u32 intid)
+{
+	struct vcpu *t = vgic_target(vm, NULL, intid);
+	struct virq *q = t ? vgic_virq(t, intid) : NULL;
+	bool already;
+
+	if (!q)
+		return;
+	/* Already pending and in no list register: another edge changes nothing, so the target
+	 * is not disturbed again (a peer ringing a doorbell in a loop costs it nothing). */
+	spin_lock(&vm->arch.vgic.lock);
+	already = q->pending && !q->lr;
+	spin_unlock(&vm->arch.vgic.lock);
+	if (!already)
+		vgic_raise(vm, NULL, intid);
+}
+
 int arch_stage2_map_ram(struct vm *vm, gpa_t ipa, paddr_t pa, u64 size)
 {
 	int r = s2pt_map(&vm->arch.s2.pt, ipa, pa, size, S2_MEM_NORMAL);

@@ -4,6 +4,7 @@
 #include <arch/guest_dtb.h>
 #include <arch/vgic.h>
 #include <bulkhead/arch.h>
+#include <bulkhead/ivc.h>
 #include <bulkhead/vm.h>
 
 u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size)
@@ -27,5 +28,17 @@ u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size)
 		g.virtio[i].spi = CFG_VIRTIO_SPI0 + vm->cfg.disk[i].slot;
 	}
 	g.nr_virtio = vm->cfg.nr_disks;
+	_Static_assert(CFG_MAX_CHANNELS <= GUEST_DTB_MAX_IVC, "room for every channel");
+	for (u32 i = 0; i < vm->nr_ivc; i++) {
+		const struct ivc_end *e = vm->ivc[i];
+
+		g.ivc[i].base = e->chan->cfg.ipa;
+		g.ivc[i].size = e->chan->cfg.size;
+		g.ivc[i].spi = e->chan->intid - 32;
+		g.ivc[i].role = e->role;
+		g.ivc[i].name = e->chan->cfg.name;
+		g.ivc[i].peer = e->peer->name;
+	}
+	g.nr_ivc = vm->nr_ivc;
 	return guest_dtb_build(buf, size, &g);
 }

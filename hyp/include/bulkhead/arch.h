@@ -54,6 +54,8 @@ _Noreturn void arch_enter_current(void);
 bool arch_vcpu_irq_pending(struct vcpu *v);
 /* Sets the level of a VM's interrupt line intid (emulated devices). */
 void arch_vm_irq_line(struct vm *vm, u32 intid, bool level);
+/* Makes a VM's interrupt intid pending on the vCPU its routing names (an edge; doorbells). */
+void arch_vm_irq_raise(struct vm *vm, u32 intid);
 /* Earliest deadline (physical counter) of the vCPU's timers if one is armed, else 0: when a
  * vCPU waiting in WFI must wake. */
 u64 arch_vcpu_timer_deadline(const struct vcpu *v);

@@ -35,6 +35,15 @@
 #define CFG_SECTOR 512   /* a disk's size is a multiple of this */
 #define CFG_DISK_MAX GiB(1)
 
+/* Shared-memory channels (docs/config.md, /channels): a region shared by two VMs at the same
+ * guest-physical address in both, followed by one 4 KiB doorbell page; channel n's doorbell
+ * raises SPI CFG_CHAN_SPI0 + n (INTID 80 + n) in the peer. */
+#define CFG_MAX_CHANNELS 4
+#define CFG_CHAN_SIZE_MAX MiB(16)
+#define CFG_CHAN_DOORBELL KiB(4) /* the doorbell page, right after the shared region */
+#define CFG_CHAN_SPI0 48
+#define CFG_VIRTIO_WINDOW (CFG_VIRTIO_SLOTS * CFG_VIRTIO_STRIDE) /* 0x0A00_0000..0x0A00_4000 */
+
 struct cfg_region {
 	u64 base;
 	u64 size;
@@ -71,9 +80,22 @@ struct cfg_errors {
 	char msg[CFG_MAX_ERRORS][CFG_ERR_LEN];
 };
 
+/* A shared-memory channel between two VMs (index id in /channels, file order). */
+struct cfg_channel {
+	char name[CFG_NAME_MAX];
+	u32 id;      /* index in the file: its interrupt is INTID 32 + CFG_CHAN_SPI0 + id */
+	bool valid;  /* false if any error named this channel */
+	u32 vm[2];   /* the two VMs (indices in cfg_system.vm), in the order of 'vms' (role 0, 1) */
+	u64 ipa;     /* guest-physical base of the shared region in both VMs */
+	u64 size;    /* bytes, a multiple of 4 KiB; the doorbell page follows at ipa + size */
+	int node;    /* its node in the configuration DTB (parser's use) */
+};
+
 struct cfg_system {
 	u32 nr_vms;
 	struct cfg_vm vm[CFG_MAX_VMS];
+	u32 nr_channels;
+	struct cfg_channel chan[CFG_MAX_CHANNELS];
 };
 
 /* What the parser checks beyond the file itself; 0 means "not known, do not check". */

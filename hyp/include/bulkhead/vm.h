@@ -14,6 +14,7 @@
 #define MAX_VMS CFG_MAX_VMS
 
 struct virtio_blk;
+struct ivc_end;
 
 /* Why a vCPU left the guest: counted per vCPU, summed per VM. */
 enum exit_kind {
@@ -84,6 +85,8 @@ struct vm {
 	struct mmio_table mmio;
 	struct vuart uart;
 	struct virtio_blk *blk[CFG_MAX_VIRTIO]; /* cfg.disk[i]'s device (virtio_vm.c) */
+	u32 nr_ivc;                             /* shared-memory channels it is in (ivc.c) */
+	struct ivc_end *ivc[CFG_MAX_CHANNELS];
 	u32 nr_vcpus;
 	struct vcpu vcpu[CFG_MAX_VCPUS];
 	u32 fault_reports; /* console lines about guest faults so far (rate limit) */
@@ -95,6 +98,8 @@ extern u32 nr_vms;
 /* Creates a VM from a validated configuration and its images; does not start it. Refuses
  * (and says why) if they do not fit in its RAM. */
 int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm **out);
+/* Writes the generated device tree again (after channels were added; not with a 'dtb'). */
+void vm_write_dtb(struct vm *vm);
 /* Starts vCPU 0 at the image's entry point. */
 void vm_start(struct vm *vm);
 /* Guest-requested power off (PSCI SYSTEM_OFF), reset (SYSTEM_RESET), and the hypervisor's

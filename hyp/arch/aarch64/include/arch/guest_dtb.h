@@ -14,6 +14,8 @@
 #define GUEST_DTB_MAX_SIZE 0x200000U         /* arm64 booting.rst: a DTB is at most 2 MiB */
 #define GUEST_DTB_VIRTIO_SIZE 0x200ULL       /* one virtio-mmio transport */
 #define GUEST_DTB_MAX_VIRTIO 8
+#define GUEST_DTB_MAX_IVC 4              /* shared-memory channels */
+#define GUEST_DTB_IVC_DOORBELL 0x1000ULL /* a channel's doorbell page */
 
 /* Interrupt numbers (PPIs as the GIC binding counts them: INTID - 16). */
 #define GUEST_DTB_PPI_MAINT 9   /* GIC maintenance, INTID 25 */
@@ -40,11 +42,20 @@ struct guest_dtb {
 		u64 base;            /* 0x200 bytes */
 		u32 spi;             /* its SPI number (16 -> INTID 48), level-sensitive */
 	} virtio[GUEST_DTB_MAX_VIRTIO];
+	u32 nr_ivc;                  /* shared-memory channels, at most GUEST_DTB_MAX_IVC */
+	struct {
+		u64 base, size;      /* the shared region; the doorbell page follows it */
+		u32 spi;             /* the doorbell's SPI number (48 -> INTID 80), edge */
+		u32 role;            /* 0 or 1 */
+		const char *name;    /* the channel's name */
+		const char *peer;    /* the other VM's name */
+	} ivc[GUEST_DTB_MAX_IVC];
 };
 
 /* Writes the VM's DTB into buf (size bytes; 8-byte alignment is the caller's business, Linux
  * wants it). Returns its size, or 0 if it does not fit or g is invalid (no vCPU or more than
- * GUEST_DTB_MAX_VCPUS, an empty RAM, an initrd ending before it starts, too many virtio). */
+ * GUEST_DTB_MAX_VCPUS, an empty RAM, an initrd ending before it starts, too many virtio or
+ * channels). */
 u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g);
 
 #endif
