@@ -25,6 +25,37 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
 	current_failed = 1;
 }
 
+#ifndef UNIT_CONFIG_DIR
+#define UNIT_CONFIG_DIR "build/unit/configs"
+#endif
+
+uint8_t *unit_load(const char *name, size_t *len)
+{
+	char path[512];
+	FILE *f;
+	long n;
+	uint8_t *buf;
+
+	snprintf(path, sizeof(path), "%s/%s", UNIT_CONFIG_DIR, name);
+	f = fopen(path, "rb");
+	if (!f) {
+		unit_fail(__FILE__, __LINE__, "cannot open %s (run `make unit` from the repo root)",
+			  path);
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;

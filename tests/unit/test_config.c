@@ -31,29 +31,10 @@ struct parsed {
 /* Reads UNIT_CONFIG_DIR/name.dtb into an exact-size heap buffer. */
 static uint8_t *load(const char *name, size_t *len)
 {
-	char path[512];
-	FILE *f;
-	long n;
-	uint8_t *buf = NULL;
+	char file[256];
 
-	snprintf(path, sizeof(path), "%s/%s.dtb", UNIT_CONFIG_DIR, name);
-	f = fopen(path, "rb");
-	if (!f) {
-		unit_fail(__FILE__, __LINE__, "cannot open %s (run `make unit` from the repo root)",
-			  path);
-		return NULL;
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	snprintf(file, sizeof(file), "%s.dtb", name);
+	return unit_load(file, len);
 }
 
 /* Parses the blob already in p->blob as file, with nr_pcpus, and joins the messages. */

@@ -10,32 +10,10 @@
 #define UNIT_CONFIG_DIR "build/unit/configs"
 #endif
 
-/* Reads UNIT_CONFIG_DIR/name into a heap buffer of exactly its size (so ASan sees overreads). */
+/* Reads UNIT_CONFIG_DIR/name (a compiled test blob). */
 static uint8_t *load_dtb(const char *name, size_t *len)
 {
-	char path[512];
-	FILE *f;
-	long n;
-	uint8_t *buf;
-
-	snprintf(path, sizeof(path), "%s/%s", UNIT_CONFIG_DIR, name);
-	f = fopen(path, "rb");
-	if (!f) {
-		unit_fail(__FILE__, __LINE__, "cannot open %s (run `make unit` from the repo root)",
-			  path);
-		return NULL;
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return unit_load(name, len);
 }
 
 /* fdt_init on a loaded blob; a failure is a test failure (and frees the blob). */

@@ -4,6 +4,8 @@
 #define UNIT_H
 
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +18,10 @@ struct unit_test {
 void unit_register(struct unit_test *t);
 void unit_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Reads UNIT_CONFIG_DIR/name into a heap buffer of exactly its size (so ASan sees overreads);
+ * NULL (and a test failure) if it cannot. The caller frees it. */
+uint8_t *unit_load(const char *name, size_t *len);
 
 #define TEST(name)                                                             \
 	static void name(void);                                                \
