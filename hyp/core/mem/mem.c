@@ -16,6 +16,22 @@ static spinlock_t lock = SPINLOCK_INIT;
 
 extern char __image_start[], __image_end[];
 
+/* Boot-time self-check of the zeroing every VM relies on: a page dirtied and freed must come
+ * back zeroed (arch_zero_pages uses DC ZVA where the CPU allows it). */
+static void check_scrub(void)
+{
+	paddr_t pa = page_alloc(1, PAGE_SIZE);
+	u64 *p = arch_phys_to_virt(pa);
+
+	CHECK(pa);
+	memset(p, 0xA5, PAGE_SIZE);
+	page_free(pa, 1);
+	CHECK(page_alloc(1, PAGE_SIZE) == pa); /* first fit: the same page again */
+	for (u64 i = 0; i < PAGE_SIZE / 8; i++)
+		CHECK(p[i] == 0);
+	page_free(pa, 1);
+}
+
 void mem_init(void);
 void mem_init(void)
 {
@@ -38,6 +54,7 @@ void mem_init(void)
 	if (plat.initrd_end > plat.initrd_start)
 		palloc_reserve(&pool, plat.initrd_start, plat.initrd_end - plat.initrd_start);
 	log_line("memory: %lu MiB free for VMs", (pool.nfree * PAGE_SIZE) >> 20);
+	check_scrub();
 }
 
 paddr_t page_alloc(u64 npages, u64 align)
