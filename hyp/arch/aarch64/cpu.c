@@ -119,11 +119,6 @@ void arch_kick(u32 cpu)
 	gic_send_sgi(pcpus[cpu].hwid, SGI_KICK);
 }
 
-struct pcpu *this_pcpu(void)
-{
-	return (struct pcpu *)(uintptr_t)read_sysreg(tpidr_el2);
-}
-
 u64 arch_counter(void)
 {
 	isb();

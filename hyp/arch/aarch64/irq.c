@@ -48,7 +48,9 @@ u32 arch_irq_poll(void)
 		if (intid >= GIC_SPURIOUS)
 			break;
 		n++;
-		if (intid == SGI_KICK) {
+		if (intid == VIRQ_VTIMER || intid == VIRQ_MAINT) { /* the most frequent */
+			vgic_irq(intid);
+		} else if (intid == SGI_KICK) {
 			this_pcpu()->need_resched = 1;
 		} else if (intid == SGI_HALT) {
 			gic_eoi(intid);
@@ -56,8 +58,6 @@ u32 arch_irq_poll(void)
 		} else if (intid == plat.hyp_timer_irq) {
 			write_sysreg(cnthp_ctl_el2, 0);
 			sched_timer();
-		} else if (intid == VIRQ_VTIMER || intid == VIRQ_MAINT) {
-			vgic_irq(intid);
 		} else if (intid == plat.uart_irq) {
 			console_irq();
 		} else {

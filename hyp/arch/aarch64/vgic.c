@@ -324,7 +324,7 @@ static void flush(struct vcpu *v)
 	int intid;
 
 	/* Active interrupts already in an LR that became pending again. */
-	for (u32 n = 0; n < nr_lrs; n++) {
+	for (u32 n = 0; c->lr_used && n < nr_lrs; n++) {
 		if (!(c->lr_used & BIT(n)))
 			continue;
 		struct virq *q = vgic_virq(v, c->lr_intid[n]);
@@ -367,7 +367,8 @@ void vgic_sync(struct vcpu *v)
 
 	__atomic_store_n(&v->arch.vgic.dirty, false, __ATOMIC_RELEASE);
 	spin_lock(l);
-	fold(v);
+	if (v->arch.vgic.lr_used)
+		fold(v);
 	flush(v);
 	spin_unlock(l);
 }

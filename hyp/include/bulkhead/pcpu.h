@@ -2,6 +2,7 @@
 #ifndef BULKHEAD_PCPU_H
 #define BULKHEAD_PCPU_H
 
+#include <arch/percpu.h>
 #include <bulkhead/spinlock.h>
 #include <bulkhead/types.h>
 
@@ -30,6 +31,10 @@ struct pcpu {
 extern struct pcpu pcpus[MAX_CPUS];
 extern u32 nr_pcpus;
 
-struct pcpu *this_pcpu(void);
+/* This CPU's data (the arch port keeps it one instruction away). */
+static inline struct pcpu *this_pcpu(void)
+{
+	return arch_this_pcpu();
+}
 
 #endif
