@@ -563,7 +563,7 @@ static void parse_disk(struct cfg_ctx *c, struct cfg_vm *vm, int node, const cha
 		vm_err(c, vm, field, "needs 'size' (an empty disk) or 'image' (or both)");
 	if (slot < 0)
 		return;
-	if (vm->nr_disks == CFG_MAX_VIRTIO) {
+	if (vm->nr_disks + vm->nr_nics == CFG_MAX_VIRTIO) {
 		vm_err(c, vm, field, "more than %d virtio devices in one VM", CFG_MAX_VIRTIO);
 		return;
 	}
@@ -573,17 +573,122 @@ static void parse_disk(struct cfg_ctx *c, struct cfg_vm *vm, int node, const cha
 	d->image = val[1] ? disk_image(c, vm, field, (const char *)val[1], vlen[1]) : NULL;
 }
 
-/* Each disk's slot is used once and its registers overlap neither RAM nor the PL011. */
+/* virtio-net@N { mac = [6 bytes]; switch = "name"; }: one port of a virtual switch in slot N. */
+static void parse_nic(struct cfg_ctx *c, struct cfg_vm *vm, int node, const char *name, int len)
+{
+	static const char *const names[2] = { "mac", "switch" };
+	char field[CFG_SHOWN_MAX], prefix[CFG_SHOWN_MAX + 2], f[CFG_SHOWN_MAX + 8];
+	const u8 *val[2] = { NULL, NULL };
+	int vlen[2] = { 0, 0 }, slot, n, k;
+	const char *pname;
+	const void *v;
+	struct cfg_nic *nic;
+	bool ok = true;
+
+	printable(field, sizeof(field), name, (size_t)len);
+	slot = virtio_slot(c, vm, field, name, len);
+	snprintf(prefix, sizeof(prefix), "%s/", field);
+	for (int prop = fdt_first_prop(c->fdt, node); prop >= 0;
+	     prop = fdt_next_prop(c->fdt, prop)) {
+		if (fdt_prop_at(c->fdt, prop, &pname, &v, &n) || ignored_prop(pname))
+			continue;
+		for (k = 0; k < 2 && strcmp(pname, names[k]) != 0; k++)
+			;
+		if (k == 2) {
+			unknown_field(c, vm, prefix, pname, strlen(pname));
+		} else if (val[k]) {
+			snprintf(f, sizeof(f), "%s%s", prefix, pname);
+			vm_err(c, vm, f, "defined twice");
+		} else {
+			val[k] = v;
+			vlen[k] = n;
+		}
+	}
+	for (int child = fdt_first_child(c->fdt, node); child >= 0;
+	     child = fdt_next_sibling(c->fdt, child))
+		if ((pname = fdt_node_name(c->fdt, child, &n)))
+			unknown_field(c, vm, prefix, pname, (size_t)n);
+	snprintf(f, sizeof(f), "%smac", prefix);
+	if (!val[0]) {
+		vm_err(c, vm, f, "missing (required)");
+		ok = false;
+	} else if (vlen[0] != 6) {
+		vm_err(c, vm, f, "must be 6 bytes, as in [52 54 00 12 34 01]");
+		ok = false;
+	} else if (val[0][0] & 1) {
+		vm_err(c, vm, f, "%02x:%02x:%02x:%02x:%02x:%02x is a multicast address (the first "
+		       "byte must be even)", val[0][0], val[0][1], val[0][2], val[0][3], val[0][4],
+		       val[0][5]);
+		ok = false;
+	} else if (!(val[0][0] | val[0][1] | val[0][2] | val[0][3] | val[0][4] | val[0][5])) {
+		vm_err(c, vm, f, "00:00:00:00:00:00 is not a valid address");
+		ok = false;
+	}
+	snprintf(f, sizeof(f), "%sswitch", prefix);
+	n = 0;
+	if (!val[1]) {
+		vm_err(c, vm, f, "missing (required)");
+		ok = false;
+	} else {
+		const char *sw = (const char *)val[1];
+
+		while (n < vlen[1] && sw[n])
+			n++;
+		if (n + 1 != vlen[1]) {
+			vm_err(c, vm, f, "must be one string, as in \"lan0\"");
+			ok = false;
+		} else if (n == 0 || n > CFG_NAME_MAX - 1) {
+			vm_err(c, vm, f, "the name must be 1..%d characters long",
+			       CFG_NAME_MAX - 1);
+			ok = false;
+		} else {
+			for (int i = 0; i < n && ok; i++) {
+				char ch = sw[i];
+
+				if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+				      ch == '-' || ch == '_')) {
+					if (ch > 0x20 && ch < 0x7f)
+						vm_err(c, vm, f, "invalid character '%c' (use "
+						       "a-z, 0-9, '-' and '_')", ch);
+					else
+						vm_err(c, vm, f, "invalid character 0x%02x (use "
+						       "a-z, 0-9, '-' and '_')", (unsigned)(u8)ch);
+					ok = false;
+				}
+			}
+		}
+	}
+	if (slot < 0 || !ok)
+		return;
+	if (vm->nr_disks + vm->nr_nics == CFG_MAX_VIRTIO) {
+		vm_err(c, vm, field, "more than %d virtio devices in one VM", CFG_MAX_VIRTIO);
+		return;
+	}
+	nic = &vm->nic[vm->nr_nics++];
+	nic->slot = (u32)slot;
+	memcpy(nic->mac, val[0], 6);
+	memcpy(nic->sw, val[1], (size_t)n);
+	nic->sw[n] = 0;
+}
+
+/* The slot of the VM's virtio device i: disks first, then ports. */
+static u32 dev_slot(const struct cfg_vm *vm, u32 i)
+{
+	return i < vm->nr_disks ? vm->disk[i].slot : vm->nic[i - vm->nr_disks].slot;
+}
+
+/* Each virtio device's slot is used once and its registers overlap neither RAM nor the PL011. */
 static void check_disks(struct cfg_ctx *c, struct cfg_vm *vm, bool ram_ok)
 {
-	for (u32 i = 0; i < vm->nr_disks; i++) {
-		u32 slot = vm->disk[i].slot;
+	for (u32 i = 0; i < vm->nr_disks + vm->nr_nics; i++) {
+		u32 slot = dev_slot(vm, i);
 		u64 base = CFG_VIRTIO_BASE + slot * CFG_VIRTIO_STRIDE;
 		char field[CFG_SHOWN_MAX];
 
-		snprintf(field, sizeof(field), "virtio-blk@%u", slot);
+		snprintf(field, sizeof(field), "%s@%u", i < vm->nr_disks ? "virtio-blk" :
+			 "virtio-net", slot);
 		for (u32 j = 0; j < i; j++)
-			if (vm->disk[j].slot == slot)
+			if (dev_slot(vm, j) == slot)
 				vm_err(c, vm, field, "slot %u is used twice", slot);
 		if (ram_ok && ranges_overlap(base, CFG_VIRTIO_STRIDE, vm->ram.base, vm->ram.size))
 			vm_err(c, vm, field, "0x%llx..0x%llx overlaps the VM's RAM 0x%llx..0x%llx",
@@ -613,6 +718,8 @@ static void parse_subnodes(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool 
 			continue;
 		if (node_is(name, len, "virtio-blk"))
 			parse_disk(c, vm, child, name, len);
+		else if (node_is(name, len, "virtio-net"))
+			parse_nic(c, vm, child, name, len);
 		else if (!node_is(name, len, "pl011"))
 			unknown_field(c, vm, "", name, (size_t)len);
 		else if (pl011 >= 0)
@@ -667,6 +774,35 @@ static void check_duplicate(struct cfg_ctx *c, struct cfg_system *sys, const int
 	}
 }
 
+/* A MAC address is used by one virtio-net port of the whole system: a later port repeating
+ * an earlier one's refuses its VM. */
+static void check_macs(struct cfg_ctx *c, struct cfg_system *sys)
+{
+	for (u32 v = 0; v < sys->nr_vms; v++) {
+		struct cfg_vm *vm = &sys->vm[v];
+
+		for (u32 i = 0; i < vm->nr_nics; i++) {
+			const u8 *m = vm->nic[i].mac;
+
+			for (u32 w = 0; w <= v; w++) {
+				const struct cfg_vm *o = &sys->vm[w];
+				u32 end = w == v ? i : o->nr_nics, j;
+				char f[CFG_SHOWN_MAX + 8];
+
+				for (j = 0; j < end && memcmp(o->nic[j].mac, m, 6) != 0; j++)
+					;
+				if (j == end)
+					continue;
+				snprintf(f, sizeof(f), "virtio-net@%u/mac", vm->nic[i].slot);
+				vm_err(c, vm, f, "%02x:%02x:%02x:%02x:%02x:%02x is already used by vm "
+				       "'%s' (virtio-net@%u)", m[0], m[1], m[2], m[3], m[4], m[5],
+				       o->name, o->nic[j].slot);
+				break;
+			}
+		}
+	}
+}
+
 /* Parses every child of /vms, in file order. */
 static void parse_vms(struct cfg_ctx *c, int vms, struct cfg_system *sys)
 {
@@ -682,6 +818,7 @@ static void parse_vms(struct cfg_ctx *c, int vms, struct cfg_system *sys)
 		check_duplicate(c, sys, nodes, count);
 	}
 	sys->nr_vms = MIN(count, (u32)CFG_MAX_VMS);
+	check_macs(c, sys);
 	if (count == 0)
 		sys_err(c, "/vms", "no VMs defined");
 	else if (count > CFG_MAX_VMS)

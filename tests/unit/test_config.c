@@ -562,8 +562,8 @@ TEST(config_bad_virtio_disks)
 		     "'readonly'");
 	CHECK_MSG(p, "bad_virtio.dts: vm 'fields': field 'virtio-blk@4/part': unknown field "
 		     "'part'");
-	CHECK_MSG(p, "bad_virtio.dts: vm 'fields': field 'virtio-net@5': unknown field "
-		     "'virtio-net@5'");
+	CHECK_MSG(p, "bad_virtio.dts: vm 'fields': field 'virtio-gpu@5': unknown field "
+		     "'virtio-gpu@5'");
 	CHECK_MSG(p, "bad_virtio.dts: vm 'places': field 'pl011': 0xa003000..0xa004000 overlaps "
 		     "the VM's RAM 0xa000000..0xa200000");
 	CHECK_MSG(p, "bad_virtio.dts: vm 'places': field 'virtio-blk@1': 0xa000200..0xa000400 "
@@ -578,6 +578,69 @@ TEST(config_bad_virtio_disks)
 	CHECK_EQ(p->sys.vm[0].nr_disks, 1);
 	CHECK_EQ(p->sys.vm[0].disk[0].slot, 2);
 	CHECK_EQ(p->sys.vm[5].nr_disks, CFG_MAX_VIRTIO);
+	done(p);
+}
+
+TEST(config_virtio_net)
+{
+	struct parsed *p = parse("net", 4);
+	static const u8 mac1[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x01 };
+	static const u8 mac3[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x03 };
+	const struct cfg_vm *v;
+
+	if (!p)
+		return;
+	CHECK_EQ(p->nerr, 0);
+	v = &p->sys.vm[0];
+	CHECK(v->valid);
+	CHECK_EQ(v->nr_disks, 1);
+	CHECK_EQ(v->nr_nics, 2);
+	CHECK_EQ(v->nic[0].slot, 1);
+	CHECK(memcmp(v->nic[0].mac, mac1, 6) == 0);
+	CHECK_STR(v->nic[0].sw, "lan0");
+	CHECK_EQ(v->nic[1].slot, 31);
+	CHECK_STR(v->nic[1].sw, "dmz_1-x");
+	v = &p->sys.vm[1];
+	CHECK(v->valid);
+	CHECK_EQ(v->nr_nics, 1);
+	CHECK(memcmp(v->nic[0].mac, mac3, 6) == 0);
+	CHECK_STR(v->nic[0].sw, "lan0");
+	done(p);
+}
+
+TEST(config_bad_virtio_net)
+{
+	struct parsed *p = parse("bad_net", 0);
+	static const char *const valid[] = { "good", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_net.dts: vm 'macs': field 'virtio-net@0/mac': missing (required)");
+	CHECK_MSG(p, "bad_net.dts: vm 'macs': field 'virtio-net@1/mac': must be 6 bytes, as in "
+		     "[52 54 00 12 34 01]");
+	CHECK_MSG(p, "bad_net.dts: vm 'macs': field 'virtio-net@2/mac': 01:00:5e:00:00:01 is a "
+		     "multicast address (the first byte must be even)");
+	CHECK_MSG(p, "bad_net.dts: vm 'macs': field 'virtio-net@3/mac': 00:00:00:00:00:00 is not "
+		     "a valid address");
+	CHECK_MSG(p, "bad_net.dts: vm 'switches': field 'virtio-net@0/switch': missing (required)");
+	CHECK_MSG(p, "bad_net.dts: vm 'switches': field 'virtio-net@1/switch': must be one "
+		     "string, as in \"lan0\"");
+	CHECK_MSG(p, "bad_net.dts: vm 'switches': field 'virtio-net@2/switch': the name must be "
+		     "1..31 characters long");
+	CHECK_MSG(p, "bad_net.dts: vm 'switches': field 'virtio-net@3/switch': invalid character "
+		     "'L' (use a-z, 0-9, '-' and '_')");
+	CHECK_MSG(p, "bad_net.dts: vm 'switches': field 'virtio-net@4/vlan': unknown field "
+		     "'vlan'");
+	CHECK_MSG(p, "bad_net.dts: vm 'slots': field 'virtio-net@0': slot 0 is used twice");
+	CHECK_MSG(p, "bad_net.dts: vm 'slots': field 'virtio-net': needs a slot number, as in "
+		     "virtio-blk@0");
+	CHECK_MSG(p, "bad_net.dts: vm 'dupmac': field 'virtio-net@2/mac': 52:54:00:00:00:01 is "
+		     "already used by vm 'good' (virtio-net@0)");
+	CHECK_MSG(p, "bad_net.dts: vm 'dupmac': field 'virtio-net@3/mac': 52:54:00:00:00:02 is "
+		     "already used by vm 'dupmac' (virtio-net@1)");
+	CHECK_EQ(p->nerr, 13);
+	check_valid(p, valid);
+	CHECK_EQ(p->sys.vm[0].nr_nics, 1);
 	done(p);
 }
 

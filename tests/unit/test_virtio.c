@@ -1,6 +1,7 @@
 /* Tests for the virtio-mmio transport (hyp/core/dev/virtio_mmio.c) and virtio-blk
  * (virtio_blk.c), driven through their registers like a guest driver over a fake RAM: identity,
- * feature negotiation, requests, errors, a broken ring (NEEDS_RESET), reset and recovery. */
+ * feature negotiation, requests, errors, a broken ring (NEEDS_RESET), reset and recovery; and
+ * virtio-net (virtio_net.c): two ports on one switch exchanging frames, drops, reset. */
 #include <stdarg.h>
 
 #include <bulkhead/virtio.h>
@@ -401,4 +402,178 @@ TEST(virtio_bad_queue_setup_and_order)
 	CHECK_EQ(rd(&r, 0x070), 0x4f);
 	CHECK_CONTAINS(last_report, "request at head 0 has no writable status byte");
 	rig_free(&r);
+}
+
+/* --- virtio-net: two ports on one switch, each with its own fake RAM and two queues --- */
+
+#define NET_TXOFF 0x8000 /* queue 1's rings and buffers: queue 0's, this much higher */
+#define NET_BUF(i) (FD_BUF + 0x800 * (u64)(i)) /* receive buffer i, 2 KiB */
+#define NET_TXBUF (FD_BUF + NET_TXOFF)
+
+struct nrig {
+	struct fake rx, tx; /* tx: a view of the same RAM, shifted, for queue 1 */
+	struct virtio_net *n;
+};
+
+static void nwr(struct nrig *r, u64 off, u32 val)
+{
+	CHECK(virtio_mmio_ops.write(&r->n->dev, off, 4, val));
+}
+
+static u64 nrd(struct nrig *r, u64 off, u32 width)
+{
+	u64 v = 0xdeadbeef;
+
+	CHECK(virtio_mmio_ops.read(&r->n->dev, off, width, &v));
+	return v;
+}
+
+static void nrig_init(struct nrig *r, struct vswitch *sw, u32 slot, u8 last)
+{
+	u8 mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, last };
+
+	fake_init(&r->rx, RAM_SIZE, 8);
+	r->tx = r->rx;
+	r->tx.ram.host += NET_TXOFF;
+	r->n = calloc(1, sizeof(*r->n));
+	virtio_net_init(r->n, (struct vm *)(void *)&fake_vm, slot, &r->rx.ram, mac);
+	CHECK_EQ(vswitch_attach(sw, &r->n->port), 0);
+}
+
+/* The driver's initialization with queues 0 (receive) and 1 (transmit) ready. */
+static void net_up(struct nrig *r)
+{
+	nwr(r, 0x070, 0);
+	nwr(r, 0x070, 3);
+	nwr(r, 0x024, 0);
+	nwr(r, 0x020, 1u << 5); /* MAC */
+	nwr(r, 0x024, 1);
+	nwr(r, 0x020, 1); /* VERSION_1 */
+	nwr(r, 0x070, 0x0b);
+	CHECK_EQ(nrd(r, 0x070, 4), 0x0b);
+	for (u32 q = 0; q < 2; q++) {
+		u64 off = q * NET_TXOFF;
+
+		nwr(r, 0x030, q);
+		CHECK_EQ(nrd(r, 0x034, 4), VIRTQ_MAX_SIZE);
+		nwr(r, 0x038, 8);
+		nwr(r, 0x080, (u32)(FD_DESC + off));
+		nwr(r, 0x090, (u32)(FD_AVAIL + off));
+		nwr(r, 0x0a0, (u32)(FD_USED + off));
+		nwr(r, 0x044, 1);
+		CHECK_EQ(nrd(r, 0x044, 4), 1);
+	}
+	nwr(r, 0x070, 0x0f);
+}
+
+/* Offers receive buffer i (2 KiB, device-writable) and notifies queue 0. */
+static void net_rx_offer(struct nrig *r, u16 i)
+{
+	fake_set_desc(&r->rx, i, NET_BUF(i), 0x800, VIRTQ_DESC_F_WRITE, 0);
+	fake_offer(&r->rx, i);
+	nwr(r, 0x050, 0);
+}
+
+/* Sends a frame of len bytes to dst (tag fills the payload): header + frame in one buffer. */
+static void net_send(struct nrig *r, const u8 *dst, u32 len, u8 tag)
+{
+	u8 *p = fake_ptr(&r->rx, NET_TXBUF);
+	u16 idx = fake_used_idx(&r->tx);
+	u32 id, n;
+
+	memset(p, 0, VIRTIO_NET_HDR_LEN);
+	memset(p + VIRTIO_NET_HDR_LEN, tag, len);
+	memcpy(p + VIRTIO_NET_HDR_LEN, dst, 6);
+	memcpy(p + VIRTIO_NET_HDR_LEN + 6, r->n->port.mac, 6);
+	fake_set_desc(&r->tx, 0, NET_TXBUF, VIRTIO_NET_HDR_LEN + len, 0, 0);
+	fake_offer(&r->tx, 0);
+	nwr(r, 0x050, 1);
+	CHECK_EQ(fake_used_idx(&r->tx), (u16)(idx + 1)); /* used at once, length 0 */
+	fake_used_elem(&r->tx, idx, &id, &n);
+	CHECK_EQ(id, 0);
+	CHECK_EQ(n, 0);
+}
+
+static void nrig_free(struct nrig *r)
+{
+	fake_free(&r->rx);
+	free(r->n);
+}
+
+TEST(virtio_net_ports_exchange_frames)
+{
+	static struct vswitch sw;
+	struct nrig a, b;
+	u8 bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	u8 hdr[VIRTIO_NET_HDR_LEN] = { 0 };
+	u32 id, n;
+	u8 *got;
+
+	memset(&sw, 0, sizeof(sw));
+	vswitch_init(&sw, "lan0");
+	memset(line, 0, sizeof(line));
+	nrig_init(&a, &sw, 3, 1);
+	nrig_init(&b, &sw, 4, 2);
+
+	/* identity, features and configuration: MAC, LINK_UP */
+	CHECK_EQ(nrd(&a, 0x008, 4), 1);
+	nwr(&a, 0x014, 0);
+	CHECK_EQ(nrd(&a, 0x010, 4), (1u << 5) | (1u << 16));
+	nwr(&a, 0x014, 1);
+	CHECK_EQ(nrd(&a, 0x010, 4), 1);
+	CHECK_EQ(nrd(&a, 0x100, 8), 0x0001013412005452ULL);
+	net_up(&a);
+	net_up(&b);
+
+	/* b has one receive buffer: a's broadcast lands there with a header, b's line goes up */
+	net_rx_offer(&b, 5);
+	net_send(&a, bcast, 60, 0x5a);
+	CHECK_EQ(fake_used_idx(&b.rx), 1);
+	fake_used_elem(&b.rx, 0, &id, &n);
+	CHECK_EQ(id, 5);
+	CHECK_EQ(n, VIRTIO_NET_HDR_LEN + 60);
+	got = fake_ptr(&b.rx, NET_BUF(5));
+	hdr[10] = 1; /* num_buffers */
+	CHECK(memcmp(got, hdr, sizeof(hdr)) == 0);
+	CHECK(memcmp(got + VIRTIO_NET_HDR_LEN, bcast, 6) == 0);
+	CHECK(memcmp(got + VIRTIO_NET_HDR_LEN + 6, a.n->port.mac, 6) == 0);
+	CHECK_EQ(got[VIRTIO_NET_HDR_LEN + 59], 0x5a);
+	CHECK(line[32 + 16 + 4]);
+	CHECK_EQ(nrd(&b, 0x060, 4), 1);
+	CHECK(line[32 + 16 + 3]); /* a's transmit buffer was used too */
+
+	/* b has no receive buffer left: a's next frame (a full 1514 bytes) is dropped, counted */
+	net_send(&a, b.n->port.mac, 1514, 0x6b);
+	CHECK_EQ(fake_used_idx(&b.rx), 1);
+	CHECK_EQ(b.n->port.dropped, 1);
+	net_rx_offer(&b, 6);
+	net_send(&a, b.n->port.mac, 1514, 0x7c);
+	fake_used_elem(&b.rx, 1, &id, &n);
+	CHECK_EQ(id, 6);
+	CHECK_EQ(n, VIRTIO_NET_HDR_LEN + 1514);
+	CHECK_EQ(fake_ptr(&b.rx, NET_BUF(6))[VIRTIO_NET_HDR_LEN + 1513], 0x7c);
+
+	/* b answers a (learned): a has no buffer yet, then one */
+	net_rx_offer(&a, 0);
+	net_send(&b, a.n->port.mac, 100, 0x8d);
+	CHECK_EQ(fake_used_idx(&a.rx), 1);
+	CHECK_EQ(fake_ptr(&a.rx, NET_BUF(0))[VIRTIO_NET_HDR_LEN + 99], 0x8d);
+
+	/* frames too short or too long are used but not sent */
+	net_rx_offer(&b, 7);
+	net_send(&a, bcast, 13, 0x11);
+	net_send(&a, bcast, 1515, 0x22);
+	CHECK_EQ(fake_used_idx(&b.rx), 2);
+	CHECK_EQ(a.n->port.dropped, 2);
+	CHECK_EQ(a.n->port.tx, 3);
+	CHECK_EQ(b.n->port.rx, 2);
+	CHECK_EQ(a.n->port.rx, 1);
+
+	/* a reset receiver takes nothing */
+	nwr(&b, 0x070, 0);
+	net_send(&a, bcast, 60, 0x33);
+	CHECK_EQ(b.n->port.dropped, 2);
+	CHECK(!line[32 + 16 + 4]);
+	nrig_free(&a);
+	nrig_free(&b);
 }

@@ -85,6 +85,28 @@ static void needs_reset(struct virtio_dev *d, u32 q, const char *why)
 		     why);
 }
 
+void virtio_dev_fail(struct virtio_dev *d, u32 q, const char *why)
+{
+	needs_reset(d, q, why);
+}
+
+void virtio_dev_used(struct virtio_dev *d, u32 qi)
+{
+	struct virtq *q = &d->q[qi];
+
+	if (q->signal) {
+		q->signal = false;
+		d->isr |= VIRTIO_INT_USED;
+		update_line(d);
+	}
+}
+
+bool virtio_dev_serving(const struct virtio_dev *d, u32 qi)
+{
+	return qi < d->ops->nr_queues && d->q[qi].ready &&
+	       (d->status & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
 /* The selected queue, or NULL if QueueSel names none. */
 static struct virtq *cur_queue(struct virtio_dev *d)
 {

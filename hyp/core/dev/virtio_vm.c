@@ -22,13 +22,51 @@ static void blk_free(struct virtio_blk *b)
 	page_free(b->pa, DEV_PAGES);
 }
 
+#define NET_PAGES (ALIGN_UP(sizeof(struct virtio_net), PAGE_SIZE) / PAGE_SIZE)
+
 static void destroy_all(struct vm *vm)
 {
 	for (u32 i = 0; i < CFG_MAX_VIRTIO; i++) {
 		if (vm->blk[i])
 			blk_free(vm->blk[i]);
 		vm->blk[i] = NULL;
+		if (vm->net[i])
+			page_free(vm->net[i]->pa, NET_PAGES);
+		vm->net[i] = NULL;
 	}
+}
+
+/* Allocates port i's device and maps its transport (attached to its switch later). */
+static int net_create(struct vm *vm, u32 i, const struct guest_ram *ram)
+{
+	const struct cfg_nic *c = &vm->cfg.nic[i];
+	paddr_t pa = page_alloc(NET_PAGES, PAGE_SIZE);
+	struct virtio_net *n = pa ? arch_phys_to_virt(pa) : NULL;
+
+	if (!n)
+		return E_NOMEM;
+	vm->net[i] = n;
+	n->pa = pa;
+	virtio_net_init(n, vm, c->slot, ram, c->mac);
+	return mmio_add(&vm->mmio, CFG_VIRTIO_BASE + c->slot * CFG_VIRTIO_STRIDE,
+			VIRTIO_MMIO_SIZE, &virtio_mmio_ops, &n->dev);
+}
+
+/* Attaches port i to its switch (created on first use) and says so:
+ * "vm 'x': virtio-net@1 at 0xa000200 (INTID 49): 52:54:00:12:34:01 on switch 'lan0'". A port
+ * left without a switch (too many switches or ports) drops what it sends. */
+static void net_attach(struct vm *vm, u32 i)
+{
+	const struct cfg_nic *c = &vm->cfg.nic[i];
+	struct vswitch *sw = vswitch_get(c->sw);
+	const u8 *m = c->mac;
+	int r = sw ? vswitch_attach(sw, &vm->net[i]->port) : E_FULL;
+
+	log_line("vm '%s': virtio-net@%u at 0x%llx (INTID %u): %02x:%02x:%02x:%02x:%02x:%02x "
+		 "on switch '%s'%s", vm->name, c->slot,
+		 (unsigned long long)(CFG_VIRTIO_BASE + c->slot * CFG_VIRTIO_STRIDE),
+		 vm->net[i]->dev.intid, m[0], m[1], m[2], m[3], m[4], m[5], c->sw,
+		 r ? " (not attached: too many switches or ports)" : "");
 }
 
 /* The disk's size: configured, or its image's rounded up to a sector. 0 if it does not fit. */
@@ -97,14 +135,26 @@ int virtio_vm_create(struct vm *vm)
 			return r;
 		}
 	}
+	for (u32 i = 0; i < vm->cfg.nr_nics; i++) {
+		r = net_create(vm, i, &ram);
+		if (r) {
+			destroy_all(vm);
+			return r;
+		}
+	}
 	for (u32 i = 0; i < vm->cfg.nr_disks; i++)
 		describe(vm, i);
+	for (u32 i = 0; i < vm->cfg.nr_nics; i++)
+		net_attach(vm, i);
 	return E_OK;
 }
 
 void virtio_vm_reset(struct vm *vm)
 {
-	for (u32 i = 0; i < CFG_MAX_VIRTIO; i++)
+	for (u32 i = 0; i < CFG_MAX_VIRTIO; i++) {
 		if (vm->blk[i])
 			virtio_dev_reset(&vm->blk[i]->dev);
+		if (vm->net[i])
+			virtio_dev_reset(&vm->net[i]->dev);
+	}
 }

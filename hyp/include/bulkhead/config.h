@@ -56,6 +56,13 @@ struct cfg_disk {
 	const char *image; /* path of the initial contents (in the package), NULL: empty */
 };
 
+/* A virtio-net port: MAC address, attached to the virtual switch named sw (vswitch.c). */
+struct cfg_nic {
+	u32 slot;               /* virtio-mmio slot, shared with the disks' */
+	u8 mac[6];              /* unicast, unique in the system */
+	char sw[CFG_NAME_MAX];  /* the switch's name */
+};
+
 struct cfg_vm {
 	char name[CFG_NAME_MAX];
 	u32 id; /* index in the file */
@@ -72,6 +79,9 @@ struct cfg_vm {
 	const char *dtb;      /* the VM's own device tree path, NULL: generated */
 	u32 nr_disks;         /* virtio-blk devices, in file order */
 	struct cfg_disk disk[CFG_MAX_VIRTIO];
+	u32 nr_nics;          /* virtio-net devices, in file order (with the disks: at most
+			       * CFG_MAX_VIRTIO) */
+	struct cfg_nic nic[CFG_MAX_VIRTIO];
 };
 
 struct cfg_errors {

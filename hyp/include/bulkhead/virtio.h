@@ -7,6 +7,7 @@
 #include <bulkhead/spinlock.h>
 #include <bulkhead/types.h>
 #include <bulkhead/virtqueue.h>
+#include <bulkhead/vswitch.h>
 
 #define VIRTIO_MMIO_SIZE 0x200
 #define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" */
@@ -36,7 +37,8 @@ struct virtio_dev_ops {
 	u64 features;     /* offered, VIRTIO_F_VERSION_1 included */
 	u32 nr_queues;    /* at most VIRTIO_MAX_QUEUES */
 	/* Serves what the driver made available in queue q (ready, driver OK). Returns NULL, or
-	 * why the device must refuse the queue (it then needs a reset). Device lock held. */
+	 * why the device must refuse the queue (it then needs a reset). Device lock held
+	 * (virtio-net drops it while a frame crosses the switch, and takes it back). */
 	const char *(*notify)(struct virtio_dev *d, u32 q);
 };
 
@@ -65,6 +67,14 @@ void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, str
 /* Device reset: what a write of 0 to Status does (VM reset). */
 void virtio_dev_reset(struct virtio_dev *d);
 
+/* For devices that use a queue outside a notify of their own (virtio-net's receive queue),
+ * device lock held: true if queue qi may be served now (ready, DRIVER_OK, no NEEDS_RESET);
+ * raises the used-buffer interrupt if virtq_push asked for one; refuses the queue (the device
+ * needs a reset, one report). */
+bool virtio_dev_serving(const struct virtio_dev *d, u32 qi);
+void virtio_dev_used(struct virtio_dev *d, u32 qi);
+void virtio_dev_fail(struct virtio_dev *d, u32 q, const char *why);
+
 /* --- virtio-blk (device ID 2): a RAM disk owned by the hypervisor --- */
 
 #define VIRTIO_BLK_ID 2
@@ -81,6 +91,21 @@ struct virtio_blk {
 /* Sets up a zeroed b: disk of size bytes for VM vm (named name) in slot. */
 void virtio_blk_init(struct virtio_blk *b, struct vm *vm, const char *name, u32 slot,
 		     const struct guest_ram *ram, u8 *disk, u64 size);
+
+/* --- virtio-net (device ID 1): a port of a virtual switch (vswitch.c) --- */
+
+#define VIRTIO_NET_ID 1
+#define VIRTIO_NET_HDR_LEN 12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+
+struct virtio_net {
+	struct virtio_dev dev;
+	struct vswitch_port port; /* mac, counters */
+	paddr_t pa;               /* where this structure was allocated */
+};
+
+/* Sets up a zeroed n for VM vm in slot with address mac; the caller attaches n->port. */
+void virtio_net_init(struct virtio_net *n, struct vm *vm, u32 slot, const struct guest_ram *ram,
+		     const u8 mac[6]);
 
 /* --- a VM's virtio devices (virtio_vm.c) --- */
 
