@@ -2,7 +2,8 @@
 # the hypervisor's own config parser, FDT reader and package code with -DBH_HOST.
 
 BHPACK := $(BUILD)/tools/bhpack
-BHPACK_SRCS := tools/bhpack/bhpack.c hyp/lib/fdt.c hyp/core/config.c hyp/core/package.c \
+BHPACK_SRCS := tools/bhpack/bhpack.c hyp/lib/fdt.c hyp/core/config.c hyp/core/config_devices.c \
+	hyp/core/config_channels.c hyp/core/package.c \
 	hyp/core/image.c
 TOOLS_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DBH_HOST -Ihyp/include
 
