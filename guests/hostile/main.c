@@ -42,7 +42,6 @@
 static volatile unsigned long faults;
 static volatile uint64_t last_esr, last_far, last_elr;
 
-static unsigned checks, failures;
 
 static int hook(struct exc_frame *f)
 {
@@ -59,20 +58,8 @@ static int hook(struct exc_frame *f)
 	return 1;
 }
 
-__attribute__((format(printf, 3, 4))) static void result(const char *tag, int ok,
-							const char *fmt, ...)
-{
-	char what[160];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	checks++;
-	if (!ok)
-		failures++;
-	printf("hostile: %s: %s: %s\n", tag, what, ok ? "ok" : "FAIL");
-}
+/* One check's line: "hostile: <tag>: <what>: ok|FAIL" (guests/lib: check_result). */
+#define result(tag, ok, ...) check_result("hostile", tag, ok, __VA_ARGS__)
 
 /* Checks that exactly one synchronous exception with class ec (and, for aborts, fault status
  * FSC_EXTERNAL and address far) happened since `before`. */
@@ -245,6 +232,6 @@ int main(void)
 	sve_and_timer();
 	flood();
 	psci_abuse();
-	printf("hostile: done %u checks, %u failures\n", checks, failures);
+	printf("hostile: done %u checks, %u failures\n", check_count, check_failures);
 	tick_forever();
 }

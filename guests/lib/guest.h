@@ -108,4 +108,9 @@ size_t strlen(const char *s);
 
 int main(void);
 
+/* Guests that check themselves: one line "prefix: tag: what: ok|FAIL" per check, counted. */
+extern unsigned check_count, check_failures;
+void check_result(const char *prefix, const char *tag, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

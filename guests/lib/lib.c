@@ -253,3 +253,21 @@ void exc_dispatch(struct exc_frame *f)
 	       exc_kind_names[f->kind & 15], f->esr, f->far, f->elr);
 	halt();
 }
+
+/* ---- self-checking guests ---- */
+
+unsigned check_count, check_failures;
+
+void check_result(const char *prefix, const char *tag, int ok, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	check_count++;
+	if (!ok)
+		check_failures++;
+	printf("%s: %s: %s: %s\n", prefix, tag, what, ok ? "ok" : "FAIL");
+}

@@ -28,24 +28,11 @@
 #define NOT_RAM 0x20000000UL
 #define SERIAL "bulkhead-vhostile-0"
 
-static unsigned checks, failures;
 static volatile unsigned long faults;
 static volatile uint64_t last_esr;
 
-__attribute__((format(printf, 3, 4))) static void result(const char *tag, int ok,
-							const char *fmt, ...)
-{
-	char what[160];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	checks++;
-	if (!ok)
-		failures++;
-	printf("virtio-hostile: %s: %s: %s\n", tag, what, ok ? "ok" : "FAIL");
-}
+/* One check's line: "virtio-hostile: <tag>: <what>: ok|FAIL" (guests/lib: check_result). */
+#define result(tag, ok, ...) check_result("virtio-hostile", tag, ok, __VA_ARGS__)
 
 static int hook(struct exc_frame *f)
 {
@@ -208,6 +195,6 @@ int main(void)
 	broken_chains();
 	broken_queue();
 	wide_access();
-	printf("virtio-hostile: done %u checks, %u failures\n", checks, failures);
+	printf("virtio-hostile: done %u checks, %u failures\n", check_count, check_failures);
 	tick_forever();
 }

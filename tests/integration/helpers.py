@@ -46,3 +46,17 @@ def assert_clean(con):
         or re.search(r"^\[[^\]]+\] exception: unexpected", line)
     ]
     assert not bad, "failures on the console:\n" + "\n".join(bad)
+
+
+def check_results(con, vm, line_re):
+    """A self-checking guest's results (guests/lib check_result lines matched by line_re, groups
+    tag, what, ok|FAIL) as {tag: (what, verdict)}; fails on a tag reported twice or any FAIL."""
+    results = {}
+    for text in con.lines(vm):
+        m = line_re.match(text)
+        if m:
+            assert m.group(1) not in results, f"{m.group(1)} reported twice"
+            results[m.group(1)] = (m.group(2), m.group(3))
+    failed = [f"{tag}: {what}" for tag, (what, res) in results.items() if res != "ok"]
+    assert not failed, "the guest's own checks failed:\n" + "\n".join(failed)
+    return results

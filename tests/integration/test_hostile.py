@@ -5,7 +5,7 @@ physical CPU is not disturbed."""
 
 import re
 
-from helpers import assert_clean, last_tick, started_pcpus, wait_tick
+from helpers import check_results, assert_clean, last_tick, started_pcpus, wait_tick
 
 VM = "hostile"
 UART_DR = 0x09000000
@@ -37,14 +37,7 @@ def test_hostile_guest_is_contained(system):
     done = con.wait_for(r"^\[hostile\] hostile: done (\d+) checks, (\d+) failures$", timeout=30)
     ticks_at_done = last_tick(con, "ticker-vm")
 
-    results = {}
-    for text in con.lines(VM):
-        m = RESULT.match(text)
-        if m:
-            assert m.group(1) not in results, f"{m.group(1)} reported twice"
-            results[m.group(1)] = (m.group(2), m.group(3))
-    failed = [f"{tag}: {what}" for tag, (what, res) in results.items() if res != "ok"]
-    assert not failed, "the guest's own checks failed:\n" + "\n".join(failed)
+    results = check_results(con, VM, RESULT)
     assert (int(done.group(1)), int(done.group(2))) == (len(results), 0) == (17, 0)
     what = {tag: w for tag, (w, _) in results.items()}
 

@@ -8,7 +8,7 @@ abort. Meanwhile a ticker VM on another physical CPU keeps ticking."""
 
 import re
 
-from helpers import assert_clean, last_tick, started_pcpus, wait_tick
+from helpers import check_results, assert_clean, last_tick, started_pcpus, wait_tick
 
 VM = "vhostile"
 RESULT = re.compile(r"^virtio-hostile: ([a-z0-9-]+): (.*): (ok|FAIL)$")
@@ -38,14 +38,7 @@ def test_virtio_hostile_guest_is_contained(system):
                         timeout=60)
     ticks_at_done = last_tick(con, "ticker-vm")
 
-    results = {}
-    for text in con.lines(VM):
-        m = RESULT.match(text)
-        if m:
-            assert m.group(1) not in results, f"{m.group(1)} reported twice"
-            results[m.group(1)] = (m.group(2), m.group(3))
-    failed = [f"{tag}: {what}" for tag, (what, res) in results.items() if res != "ok"]
-    assert not failed, "the guest's own checks failed:\n" + "\n".join(failed)
+    results = check_results(con, VM, RESULT)
     assert list(results) == CHECKS
     assert (int(done.group(1)), int(done.group(2))) == (len(CHECKS), 0)
     for tag in REFUSED:  # NEEDS_RESET (0x40) with DRIVER_OK, config interrupt (2)

@@ -1,6 +1,7 @@
 /* Runs every registered unit test and prints the pass/fail count. */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "unit.h"
 
@@ -54,6 +55,19 @@ uint8_t *unit_load(const char *name, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return buf;
+}
+
+int unit_sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int main(int argc, char **argv)

@@ -646,20 +646,6 @@ TEST(config_bad_virtio_net)
 
 /* ---- bhpack and the Linux fields ---- */
 
-/* Runs a shell command; returns its exit status (or -1). */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Writes len bytes of data (or len zero bytes if data is NULL) to dir/name. */
 static void put_file(const char *dir, const char *name, const void *data, size_t len)
@@ -752,12 +738,12 @@ TEST(bhpack_linux_fields)
 	u64 size;
 	static uint8_t initrd[0x100000];
 
-	if (sh("test -x %s", UNIT_BHPACK)) {
+	if (unit_sh("test -x %s", UNIT_BHPACK)) {
 		unit_fail(__FILE__, __LINE__, "%s not built (make unit builds it)", UNIT_BHPACK);
 		return;
 	}
 	strcpy(dir, "/tmp/bhpack-linux-XXXXXX");
-	if (!mkdtemp(dir) || sh("mkdir -p %s/odd", dir)) {
+	if (!mkdtemp(dir) || unit_sh("mkdir -p %s/odd", dir)) {
 		unit_fail(__FILE__, __LINE__, "cannot make a scratch folder");
 		return;
 	}
@@ -772,10 +758,10 @@ TEST(bhpack_linux_fields)
 	put_file(dir, "junk.dtb", "this is not a device tree blob, just some text", 46);
 	put_file(dir, "big.dtb", NULL, 0x200001);
 	put_file(dir, "vm.dts", "/dts-v1/;\n/ { model = \"mine\"; };\n", 33);
-	CHECK_EQ(sh("dtc -q -I dts -O dtb -o %s/vm.dtb %s/vm.dts", dir, dir), 0);
+	CHECK_EQ(unit_sh("dtc -q -I dts -O dtb -o %s/vm.dtb %s/vm.dts", dir, dir), 0);
 
 	/* Good: every file packed once, each found by its path. */
-	CHECK_EQ(sh("%s -o %s/out.pkg %s/good.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 0);
+	CHECK_EQ(unit_sh("%s -o %s/out.pkg %s/good.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 0);
 	err = get_file(dir, "err.txt", NULL);
 	CHECK_STR(err, "");
 	free(err);
@@ -793,7 +779,7 @@ TEST(bhpack_linux_fields)
 	free(b);
 
 	/* Bad: each mistake named by file, VM and field; nothing written. */
-	CHECK_EQ(sh("%s -o %s/bad.pkg %s/bad.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 1);
+	CHECK_EQ(unit_sh("%s -o %s/bad.pkg %s/bad.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 1);
 	err = get_file(dir, "err.txt", NULL);
 	CHECK_CONTAINS(err, "/bad.dts: vm 'rdmiss': field 'initrd': file 'nope.cpio' not found\n");
 	CHECK_CONTAINS(err, "/bad.dts: vm 'rdbig': field 'initrd': the image (0x300000 bytes from "
@@ -810,7 +796,7 @@ TEST(bhpack_linux_fields)
 	CHECK(err && !strstr(err, "vm 'ok'"));
 	free(err);
 	CHECK(get_file(dir, "bad.pkg", NULL) == NULL);
-	sh("rm -rf %s", dir);
+	unit_sh("rm -rf %s", dir);
 }
 
 /* ---- bhpack and the disks' images ---- */
@@ -843,7 +829,7 @@ TEST(bhpack_virtio_disk_images)
 	u64 size;
 	uint8_t disk[4096];
 
-	if (sh("test -x %s", UNIT_BHPACK)) {
+	if (unit_sh("test -x %s", UNIT_BHPACK)) {
 		unit_fail(__FILE__, __LINE__, "%s not built (make unit builds it)", UNIT_BHPACK);
 		return;
 	}
@@ -861,7 +847,7 @@ TEST(bhpack_virtio_disk_images)
 	put_file(dir, "empty.img", "", 0);
 
 	/* Good: the image packed once, as it is */
-	CHECK_EQ(sh("%s -o %s/out.pkg %s/good.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 0);
+	CHECK_EQ(unit_sh("%s -o %s/out.pkg %s/good.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 0);
 	err = get_file(dir, "err.txt", NULL);
 	CHECK_STR(err, "");
 	free(err);
@@ -876,7 +862,7 @@ TEST(bhpack_virtio_disk_images)
 	free(b);
 
 	/* Bad: named by file, VM and field; nothing written */
-	CHECK_EQ(sh("%s -o %s/bad.pkg %s/bad.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 1);
+	CHECK_EQ(unit_sh("%s -o %s/bad.pkg %s/bad.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 1);
 	err = get_file(dir, "err.txt", NULL);
 	CHECK_CONTAINS(err, "/bad.dts: vm 'miss': field 'virtio-blk@0/image': file 'nope.img' not "
 			    "found\n");
@@ -887,5 +873,5 @@ TEST(bhpack_virtio_disk_images)
 	CHECK(err && !strstr(err, "vm 'ok'"));
 	free(err);
 	CHECK(get_file(dir, "bad.pkg", NULL) == NULL);
-	sh("rm -rf %s", dir);
+	unit_sh("rm -rf %s", dir);
 }

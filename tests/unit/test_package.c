@@ -207,20 +207,6 @@ TEST(pkg_bad_entries)
 
 /* ---- bhpack, end to end ---- */
 
-/* Runs a shell command; returns its exit status (or -1). */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void write_file(const char *dir, const char *name, const void *data, size_t len)
 {
@@ -306,7 +292,7 @@ static bool make_tree(char *dir)
 		return false;
 	for (size_t i = 0; i < sizeof(hello); i++)
 		hello[i] = (uint8_t)(i * 7);
-	if (sh("mkdir -p %s/img %s/inc %s/linux", dir, dir, dir))
+	if (unit_sh("mkdir -p %s/img %s/inc %s/linux", dir, dir, dir))
 		return false;
 	write_file(dir, "config.dts", good_dts, strlen(good_dts));
 	write_file(dir, "bad.dts", bad_dts, strlen(bad_dts));
@@ -355,7 +341,7 @@ TEST(bhpack_end_to_end)
 {
 	char dir[64], *err;
 
-	if (sh("test -x %s", UNIT_BHPACK)) {
+	if (unit_sh("test -x %s", UNIT_BHPACK)) {
 		unit_fail(__FILE__, __LINE__, "%s not built (make unit builds it)", UNIT_BHPACK);
 		return;
 	}
@@ -364,22 +350,22 @@ TEST(bhpack_end_to_end)
 		return;
 	}
 	/* Good: exit 0, a package, no temporary files left behind. */
-	CHECK_EQ(sh("%s -I %s/nothing -I %s/inc -o %s/out.pkg %s/config.dts 2>%s/err.txt",
+	CHECK_EQ(unit_sh("%s -I %s/nothing -I %s/inc -o %s/out.pkg %s/config.dts 2>%s/err.txt",
 		    UNIT_BHPACK, dir, dir, dir, dir, dir),
 		 0);
 	check_good_package(dir);
-	CHECK_EQ(sh("ls %s | grep -q tmp", dir), 1);
+	CHECK_EQ(unit_sh("ls %s | grep -q tmp", dir), 1);
 	/* --check, and a .dtb as input. */
-	CHECK_EQ(sh("%s --check -I %s/inc %s/config.dts >/dev/null", UNIT_BHPACK, dir, dir), 0);
-	CHECK_EQ(sh("dtc -q -I dts -O dtb -o %s/config.dtb %s/config.dts", dir, dir), 0);
-	CHECK_EQ(sh("%s --check -I %s/inc %s/config.dtb >/dev/null", UNIT_BHPACK, dir, dir), 0);
+	CHECK_EQ(unit_sh("%s --check -I %s/inc %s/config.dts >/dev/null", UNIT_BHPACK, dir, dir), 0);
+	CHECK_EQ(unit_sh("dtc -q -I dts -O dtb -o %s/config.dtb %s/config.dts", dir, dir), 0);
+	CHECK_EQ(unit_sh("%s --check -I %s/inc %s/config.dtb >/dev/null", UNIT_BHPACK, dir, dir), 0);
 	/* Without -I the image in inc/ is missing. */
-	CHECK_EQ(sh("%s --check %s/config.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir), 1);
+	CHECK_EQ(unit_sh("%s --check %s/config.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir), 1);
 	err = read_text(dir, "err.txt", NULL);
 	CHECK_CONTAINS(err, "config.dts: vm 'c': field 'image': file 'inc.bin' not found\n");
 	free(err);
 	/* Bad: every error reported, exit 1, nothing written. */
-	CHECK_EQ(sh("%s --cpus 4 -I %s/inc -o %s/bad.pkg %s/bad.dts 2>%s/err.txt", UNIT_BHPACK, dir,
+	CHECK_EQ(unit_sh("%s --cpus 4 -I %s/inc -o %s/bad.pkg %s/bad.dts 2>%s/err.txt", UNIT_BHPACK, dir,
 		    dir, dir, dir),
 		 1);
 	err = read_text(dir, "err.txt", NULL);
@@ -395,14 +381,14 @@ TEST(bhpack_end_to_end)
 	free(err);
 	CHECK(read_text(dir, "bad.pkg", NULL) == NULL);
 	/* dtc's failure, usage and I/O errors. */
-	CHECK_EQ(sh("%s -o %s/s.pkg %s/syntax.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 1);
+	CHECK_EQ(unit_sh("%s -o %s/s.pkg %s/syntax.dts 2>%s/err.txt", UNIT_BHPACK, dir, dir, dir), 1);
 	err = read_text(dir, "err.txt", NULL);
 	CHECK_CONTAINS(err, "syntax.dts: dtc failed to compile the configuration");
 	free(err);
-	CHECK_EQ(sh("%s 2>/dev/null", UNIT_BHPACK), 2);
-	CHECK_EQ(sh("%s %s/config.dts 2>/dev/null", UNIT_BHPACK, dir), 2); /* no -o */
-	CHECK_EQ(sh("%s --cpus x --check %s/config.dts 2>/dev/null", UNIT_BHPACK, dir), 2);
-	CHECK_EQ(sh("%s --check %s/none.dts 2>/dev/null", UNIT_BHPACK, dir), 2);
-	CHECK_EQ(sh("%s --help | grep -q usage", UNIT_BHPACK), 0);
-	sh("rm -rf %s", dir);
+	CHECK_EQ(unit_sh("%s 2>/dev/null", UNIT_BHPACK), 2);
+	CHECK_EQ(unit_sh("%s %s/config.dts 2>/dev/null", UNIT_BHPACK, dir), 2); /* no -o */
+	CHECK_EQ(unit_sh("%s --cpus x --check %s/config.dts 2>/dev/null", UNIT_BHPACK, dir), 2);
+	CHECK_EQ(unit_sh("%s --check %s/none.dts 2>/dev/null", UNIT_BHPACK, dir), 2);
+	CHECK_EQ(unit_sh("%s --help | grep -q usage", UNIT_BHPACK), 0);
+	unit_sh("rm -rf %s", dir);
 }

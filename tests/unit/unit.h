@@ -23,6 +23,9 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
  * NULL (and a test failure) if it cannot. The caller frees it. */
 uint8_t *unit_load(const char *name, size_t *len);
 
+/* Runs a shell command built like printf; returns its exit status (or -1). */
+int unit_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define TEST(name)                                                             \
 	static void name(void);                                                \
 	static struct unit_test unit_##name = { #name, name, 0 };              \
