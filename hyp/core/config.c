@@ -19,10 +19,11 @@ enum vm_field {
 	F_BOOTARGS,
 	F_INITRD,
 	F_DTB,
+	F_MANAGEMENT,
 	F_COUNT
 };
 static const char *const vm_field_names[F_COUNT] = {
-	"vcpus", "pcpus", "priority", "memory", "image", "bootargs", "initrd", "dtb",
+	"vcpus", "pcpus", "priority", "memory", "image", "bootargs", "initrd", "dtb", "management",
 };
 
 
@@ -385,7 +386,52 @@ static void parse_vm(struct cfg_ctx *c, int node, u32 id, struct cfg_vm *vm)
 	parse_bootargs(c, vm, &p);
 	vm->initrd = parse_path(c, vm, &p, F_INITRD, false, "linux/initrd.cpio.gz");
 	vm->dtb = parse_path(c, vm, &p, F_DTB, false, "linux/vm.dtb");
+	if (p.val[F_MANAGEMENT] && p.len[F_MANAGEMENT] != 0)
+		cfg_vm_err(c, vm, "management", "takes no value (write: management;)");
+	vm->management = p.val[F_MANAGEMENT] != NULL;
 	cfg_parse_subnodes(c, vm, node, ram_ok);
+}
+
+/* At most one VM manages; a later one claiming it is refused. */
+static void check_management(struct cfg_ctx *c, struct cfg_system *sys)
+{
+	for (u32 i = 0; i < sys->nr_vms; i++) {
+		for (u32 j = 0; sys->vm[i].management && j < i; j++) {
+			if (sys->vm[j].management) {
+				cfg_vm_err(c, &sys->vm[i], "management",
+					   "VM '%s' is already the management VM (at most one)",
+					   sys->vm[j].name);
+				break;
+			}
+		}
+	}
+}
+
+/* /pool { size = <hi lo>; }: memory set aside for VMs created at run time. */
+static void parse_pool(struct cfg_ctx *c, int node, struct cfg_system *sys)
+{
+	const void *val;
+	const char *name;
+	int len;
+
+	for (int prop = fdt_first_prop(c->fdt, node); prop >= 0;
+	     prop = fdt_next_prop(c->fdt, prop)) {
+		if (fdt_prop_at(c->fdt, prop, &name, &val, &len) || cfg_ignored_prop(name))
+			continue;
+		if (strcmp(name, "size") != 0) {
+			char shown[CFG_SHOWN_MAX];
+
+			cfg_printable(shown, sizeof(shown), name, strlen(name));
+			sys_err(c, "/pool", "unknown field '%s'", shown);
+		} else if (len != 8) {
+			sys_err(c, "/pool/size", "must be two cells, as in <0x0 0x20000000>");
+		} else {
+			sys->pool_size = fdt_cells_ld(val, 2);
+		}
+	}
+	if (!sys->pool_size || sys->pool_size % CFG_RAM_ALIGN || sys->pool_size > CFG_POOL_MAX)
+		sys_err(c, "/pool/size", "0x%llx is not a multiple of 2 MiB between 2 MiB and 16 GiB",
+			(unsigned long long)sys->pool_size);
 }
 
 /* Refuses a VM whose node name repeats an earlier VM's (dtc refuses that, the blob may not). */
@@ -419,6 +465,7 @@ static void parse_vms(struct cfg_ctx *c, int vms, struct cfg_system *sys)
 	}
 	sys->nr_vms = MIN(count, (u32)CFG_MAX_VMS);
 	cfg_check_macs(c, sys);
+	check_management(c, sys);
 	if (count == 0)
 		sys_err(c, "/vms", "no VMs defined");
 	else if (count > CFG_MAX_VMS)
@@ -458,6 +505,8 @@ u32 config_parse(const void *blob, u64 size, const char *file, const struct cfg_
 		parse_vms(&c, vms, sys);
 	if (!c.global_errors && (vms = fdt_subnode(&fdt, root, "channels")) >= 0)
 		cfg_parse_channels(&c, vms, sys);
+	if ((vms = fdt_subnode(&fdt, root, "pool")) >= 0)
+		parse_pool(&c, vms, sys);
 	if (c.global_errors) {
 		sys->nr_vms = 0;
 		sys->nr_channels = 0;

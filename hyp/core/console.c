@@ -3,6 +3,7 @@
  * until its VM continues it or someone else writes. Input: bytes go to the VM with the focus;
  * Ctrl-A pressed three times moves the focus to the next VM. */
 #include <bulkhead/console.h>
+#include <bulkhead/ctl.h>
 #include <bulkhead/log.h>
 #include <bulkhead/spinlock.h>
 #include <bulkhead/string.h>
@@ -65,20 +66,54 @@ void console_emergency_line(const char *s)
 	console_emergency("\n");
 }
 
-static void deliver(u8 c)
+bool console_vm_input(struct vm *vm, u8 c)
 {
 	/* A full receive buffer drops the byte, as a real UART overruns; say so once per burst. */
-	if (focus < nr_vms && !vuart_push_input(&vms[focus].uart, c) &&
-	    vms[focus].uart.rx_dropped++ == 0)
+	if (vuart_push_input(&vm->uart, c))
+		return true;
+	if (vm->uart.rx_dropped++ == 0)
 		log_line("vm '%s': input buffer full (%u bytes): input dropped until it reads",
-			 vms[focus].name, VUART_RX_SIZE - 1);
+			 vm->name, VUART_RX_SIZE - 1);
+	return false;
+}
+
+static void deliver(u8 c)
+{
+	struct vm *vm = vm_get(focus);
+
+	if (vm && vm->state != VM_DYING)
+		console_vm_input(vm, c);
+}
+
+void console_vm_output(struct vm *vm, const char *text, u32 len, bool partial)
+{
+	console_write(vm->name, text, len, partial);
+	ctl_console_output(vm, text, len, partial);
+}
+
+/* The next VM after slot from (cyclically), or from itself if there is none. */
+static u32 next_vm(u32 from)
+{
+	for (u32 k = 1; k <= MAX_VMS; k++)
+		if (vm_get((from + k) % MAX_VMS))
+			return (from + k) % MAX_VMS;
+	return from;
 }
 
 void console_focus_first(void)
 {
-	focus = 0;
+	focus = next_vm(MAX_VMS - 1);
 	if (nr_vms > 1)
-		log_line("console input -> '%s' (press Ctrl-A three times to switch)", vms[0].name);
+		log_line("console input -> '%s' (press Ctrl-A three times to switch)", vms[focus].name);
+}
+
+void console_vm_gone(struct vm *vm)
+{
+	if (focus != vm->id)
+		return;
+	focus = next_vm(focus);
+	if (focus != vm->id)
+		log_line("console input -> '%s'", vms[focus].name);
 }
 
 void console_input(u8 c)
@@ -87,7 +122,7 @@ void console_input(u8 c)
 		if (++ctrl_a_seen == SWITCH_PRESSES) {
 			ctrl_a_seen = 0;
 			if (nr_vms) {
-				focus = (focus + 1) % nr_vms;
+				focus = next_vm(focus);
 				log_line("console input -> '%s'", vms[focus].name);
 			}
 		}

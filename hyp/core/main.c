@@ -10,6 +10,7 @@
 #include <bulkhead/palloc.h>
 #include <bulkhead/pcpu.h>
 #include <bulkhead/platform.h>
+#include <bulkhead/pool.h>
 #include <bulkhead/sched.h>
 #include <bulkhead/string.h>
 #include <bulkhead/vm.h>
@@ -55,7 +56,7 @@ static bool package_file(const struct pkg *pkg, const struct cfg_vm *cfg, const 
 /* Creates (does not start) the VM; NULL if it is refused. */
 static struct vm *create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
 {
-	struct vm_images img;
+	struct vm_images img = { 0 };
 	struct vm *vm;
 	char cpus[160];
 
@@ -80,6 +81,9 @@ static struct vm *create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
 		log_line("vm '%s': not created: %s", cfg->name, err_str(r));
 		return NULL;
 	}
+	if (cfg->management && !vm->ctl)
+		log_line("%s: vm '%s': field 'management': the VM has no virtio-console, so no "
+			 "control channel", pkg->source, cfg->name);
 	describe_vcpus(vm, cpus, sizeof(cpus));
 	log_line("vm %u '%s': started: %u vCPU%s (%s), %lu MiB RAM at IPA 0x%lx, entry 0x%lx",
 		 vm->id, vm->name, vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "", cpus,
@@ -136,6 +140,13 @@ static void load_system(void)
 	if (errs.dropped)
 		log_line("%s: %u more errors not shown", pkg.source, errs.dropped);
 	struct vm *created[CFG_MAX_VMS] = { NULL };
+
+	if (sys.pool_size && pool_init(sys.pool_size))
+		log_line("%s: /pool: field 'size': %lu MiB are not free; no VMs can be created at "
+			 "run time", pkg.source, sys.pool_size >> 20);
+	else if (sys.pool_size)
+		log_line("VM pool: %lu MiB set aside for VMs created at run time",
+			 sys.pool_size >> 20);
 
 	for (u32 i = 0; i < sys.nr_vms; i++)
 		created[i] = create_vm(&pkg, &sys.vm[i]);

@@ -18,12 +18,12 @@ int mmio_add(struct mmio_table *t, gpa_t base, u64 size, const struct mmio_ops *
 	    (i < t->count && ranges_overlap(t->r[i].base, t->r[i].size, base, size)))
 		return E_OVERLAP;
 	memmove(&t->r[i + 1], &t->r[i], (t->count - i) * sizeof(t->r[0]));
-	t->r[i] = (struct mmio_region){ base, size, ops, dev };
+	t->r[i] = (struct mmio_region){ base, size, ops, dev, 0 };
 	t->count++;
 	return E_OK;
 }
 
-const struct mmio_region *mmio_find(const struct mmio_table *t, gpa_t addr)
+struct mmio_region *mmio_find(const struct mmio_table *t, gpa_t addr)
 {
 	u32 lo = 0, hi = t->count;
 
@@ -36,7 +36,7 @@ const struct mmio_region *mmio_find(const struct mmio_table *t, gpa_t addr)
 		else if (addr - r->base >= r->size)
 			lo = mid + 1;
 		else
-			return r;
+			return (struct mmio_region *)r; /* the table is the caller's */
 	}
 	return NULL;
 }

@@ -35,6 +35,31 @@ int sched_add(struct vcpu *v)
 	return r;
 }
 
+void sched_remove(struct vcpu *v)
+{
+	struct pcpu *p = &pcpus[v->pcpu];
+
+	for (;;) {
+		spin_lock(&p->lock);
+		/* Loaded vCPUs are set under this lock (schedule), so one not loaded now cannot
+		 * be picked once it is out of the array. */
+		if (!__atomic_load_n(&v->running, __ATOMIC_ACQUIRE))
+			break;
+		spin_unlock(&p->lock);
+		sched_poke(v->pcpu);
+		arch_cpu_relax();
+	}
+	for (u32 i = 0; i < p->nr_vcpus; i++) {
+		if (p->vcpus[i] != v)
+			continue;
+		p->vcpus[i] = p->vcpus[p->nr_vcpus - 1];
+		__atomic_store_n(&p->nr_vcpus, p->nr_vcpus - 1, __ATOMIC_RELEASE);
+		p->rr = 0;
+		break;
+	}
+	spin_unlock(&p->lock);
+}
+
 void sched_poke(u32 cpu)
 {
 	struct pcpu *p = &pcpus[cpu];
@@ -68,7 +93,8 @@ static struct vcpu *pick(struct pcpu *p, u64 now)
 		u32 i = (p->rr + k) % n;
 		struct vcpu *v = p->vcpus[i];
 
-		if (state_of(v, now) != VCPU_RUNNABLE)
+		if (state_of(v, now) != VCPU_RUNNABLE ||
+		    __atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE))
 			continue;
 		if (!best || v->priority > best->priority) {
 			best = v;
@@ -130,6 +156,7 @@ static void unload(struct pcpu *p)
 	arch_vcpu_save(cur);
 	p->current = NULL;
 	p->cur_regs = NULL;
+	cur->run_ticks += arch_counter() - cur->loaded_at;
 	__atomic_store_n(&cur->running, false, __ATOMIC_RELEASE);
 }
 
@@ -146,7 +173,8 @@ static void switch_to(struct pcpu *p, struct vcpu *next, u64 now)
 		arch_vcpu_reset(next, next->boot_entry, next->boot_arg);
 		next->on_pending = false;
 	}
-	__atomic_store_n(&next->running, true, __ATOMIC_RELEASE);
+	/* next->running was set when it was picked (schedule) */
+	next->loaded_at = now;
 	p->current = next;
 	p->cur_regs = &next->arch.regs;
 	arch_vcpu_load(next);
@@ -161,8 +189,13 @@ static void schedule(struct pcpu *p)
 {
 	for (;;) {
 		u64 now = arch_counter();
-		struct vcpu *next = pick(p, now);
+		struct vcpu *next;
 
+		spin_lock(&p->lock); /* against sched_remove: what is picked is marked loaded */
+		next = pick(p, now);
+		if (next)
+			__atomic_store_n(&next->running, true, __ATOMIC_RELEASE);
+		spin_unlock(&p->lock);
 		if (next) {
 			switch_to(p, next, now);
 			arm_timer(p, next, now);

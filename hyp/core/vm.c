@@ -4,10 +4,12 @@
  * leave their CPUs, so it never races with the guest's own execution. */
 #include <bulkhead/arch.h>
 #include <bulkhead/console.h>
+#include <bulkhead/ctl.h>
 #include <bulkhead/errno.h>
 #include <bulkhead/image.h>
 #include <bulkhead/log.h>
 #include <bulkhead/palloc.h>
+#include <bulkhead/pool.h>
 #include <bulkhead/pcpu.h>
 #include <bulkhead/sched.h>
 #include <bulkhead/string.h>
@@ -18,6 +20,53 @@
 
 struct vm vms[MAX_VMS];
 u32 nr_vms;
+static spinlock_t slots_lock = SPINLOCK_INIT; /* vms[].used */
+
+struct vm *vm_get(u32 id)
+{
+	return id < MAX_VMS && __atomic_load_n(&vms[id].used, __ATOMIC_ACQUIRE) ? &vms[id] : NULL;
+}
+
+paddr_t vm_alloc_pages(const struct vm *vm, u64 npages, u64 align)
+{
+	return vm->dynamic ? pool_alloc(npages, align) : page_alloc(npages, align);
+}
+
+void vm_free_pages(const struct vm *vm, paddr_t pa, u64 npages)
+{
+	if (vm->dynamic)
+		pool_free(pa, npages);
+	else
+		page_free(pa, npages);
+}
+
+/* Takes the lowest free slot (cleared), or NULL. */
+static struct vm *slot_take(void)
+{
+	struct vm *vm = NULL;
+
+	spin_lock(&slots_lock);
+	for (u32 i = 0; i < MAX_VMS && !vm; i++) {
+		if (vms[i].used || vms[i].state == VM_DYING)
+			continue;
+		vm = &vms[i];
+		memset(vm, 0, sizeof(*vm));
+		vm->id = i;
+		vm->state = VM_DYING; /* reserved until created or given back */
+	}
+	spin_unlock(&slots_lock);
+	return vm;
+}
+
+static void slot_give_back(struct vm *vm, bool was_used)
+{
+	spin_lock(&slots_lock);
+	if (was_used)
+		nr_vms--;
+	__atomic_store_n(&vm->used, false, __ATOMIC_RELEASE);
+	vm->state = VM_OFF;
+	spin_unlock(&slots_lock);
+}
 
 #define DTB_ROOM KiB(64) /* room for the generated device tree, at the top of RAM */
 
@@ -77,6 +126,8 @@ static bool pcpus_have_room(const struct cfg_vm *cfg)
 {
 	u32 need[MAX_CPUS] = { 0 };
 
+	if (cfg->vcpus > CFG_MAX_VCPUS)
+		return false;
 	for (u32 i = 0; i < cfg->vcpus; i++) {
 		u32 c = cfg->pcpus[i];
 
@@ -108,26 +159,27 @@ int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm *
 	const char *why;
 	int r;
 
-	if (nr_vms == MAX_VMS)
-		return E_FULL;
 	if (!pcpus_have_room(cfg))
 		return E_RANGE;
-	vm = &vms[nr_vms];
-	memset(vm, 0, sizeof(*vm));
-	vm->id = nr_vms;
+	vm = slot_take();
+	if (!vm)
+		return E_FULL;
 	vm->cfg = *cfg;
 	memcpy(vm->name, cfg->name, CFG_NAME_MAX);
 	vm->ram_base = cfg->ram.base;
 	vm->ram_size = cfg->ram.size;
 	vm->img = *img;
+	vm->dynamic = img->dynamic;
 	why = place_images(vm);
 	if (why) {
 		log_line("vm '%s': field 'image': %s", cfg->name, why);
-		return E_INVAL;
+		r = E_INVAL;
+		goto free_slot;
 	}
-	vm->ram_pa = page_alloc(vm->ram_size / PAGE_SIZE, CFG_RAM_ALIGN);
+	r = E_NOMEM;
+	vm->ram_pa = vm_alloc_pages(vm, vm->ram_size / PAGE_SIZE, CFG_RAM_ALIGN);
 	if (!vm->ram_pa)
-		return E_NOMEM;
+		goto free_slot;
 	r = arch_vm_init(vm);
 	if (r)
 		goto free_ram;
@@ -143,14 +195,20 @@ int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm *
 	vm->state = VM_OFF;
 	vcpus_init(vm);
 	load_images(vm);
+	ctl_vm_created(vm);
+	spin_lock(&slots_lock);
 	nr_vms++;
+	__atomic_store_n(&vm->used, true, __ATOMIC_RELEASE);
+	spin_unlock(&slots_lock);
 	*out = vm;
 	return E_OK;
 
 free_s2:
 	arch_vm_destroy(vm);
 free_ram:
-	page_free(vm->ram_pa, vm->ram_size / PAGE_SIZE);
+	vm_free_pages(vm, vm->ram_pa, vm->ram_size / PAGE_SIZE);
+free_slot:
+	slot_give_back(vm, false);
 	return r;
 }
 
@@ -164,6 +222,7 @@ static void boot_vcpu0(struct vm *vm)
 	__atomic_store_n(&v->boot_pending, true, __ATOMIC_RELEASE);
 	__atomic_store_n(&v->state, VCPU_RUNNABLE, __ATOMIC_RELEASE);
 	vm->state = VM_RUNNING;
+	vm->booted_at = arch_counter();
 }
 
 void vm_start(struct vm *vm)
@@ -174,8 +233,31 @@ void vm_start(struct vm *vm)
 	sched_poke(vm->vcpu[0].pcpu);
 }
 
+/* Marks every vCPU of the VM off (vm->lock held). */
+static void vcpus_off(struct vm *vm)
+{
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+
+		__atomic_store_n(&v->state, VCPU_OFF, __ATOMIC_RELEASE);
+		v->on_pending = false;
+		__atomic_store_n(&v->boot_pending, false, __ATOMIC_RELEASE);
+	}
+}
+
+/* Makes the VM's CPUs look at their vCPUs and waits until none of them is loaded. */
+static void wait_unloaded(struct vm *vm)
+{
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_poke(vm->vcpu[i].pcpu);
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		while (__atomic_load_n(&vm->vcpu[i].running, __ATOMIC_ACQUIRE))
+			arch_cpu_relax();
+}
+
 /* Stops every vCPU of the VM and waits until none is loaded on a CPU. Returns false if the
- * VM was not running (another vCPU got there first). The caller has parked itself. */
+ * VM was not running (another vCPU got there first). The caller has parked itself, or is
+ * not one of the VM's vCPUs. */
 static bool stop_vcpus(struct vm *vm, u32 new_state)
 {
 	spin_lock(&vm->lock);
@@ -184,19 +266,10 @@ static bool stop_vcpus(struct vm *vm, u32 new_state)
 		return false;
 	}
 	vm->state = new_state;
-	for (u32 i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = &vm->vcpu[i];
-
-		__atomic_store_n(&v->state, VCPU_OFF, __ATOMIC_RELEASE);
-		v->on_pending = false;
-		__atomic_store_n(&v->boot_pending, false, __ATOMIC_RELEASE);
-	}
+	vm->paused = false;
+	vcpus_off(vm);
 	spin_unlock(&vm->lock);
-	for (u32 i = 0; i < vm->nr_vcpus; i++)
-		sched_poke(vm->vcpu[i].pcpu);
-	for (u32 i = 0; i < vm->nr_vcpus; i++)
-		while (__atomic_load_n(&vm->vcpu[i].running, __ATOMIC_ACQUIRE))
-			arch_cpu_relax();
+	wait_unloaded(vm);
 	vuart_flush(&vm->uart);
 	return true;
 }
@@ -210,14 +283,9 @@ void vm_power_off(struct vcpu *caller)
 		log_line("vm '%s': powered off (PSCI SYSTEM_OFF)", vm->name);
 }
 
-void vm_reset(struct vcpu *caller)
+/* Boots a stopped VM (state VM_RESETTING, no vCPU loaded) again from its images. */
+static void restart(struct vm *vm)
 {
-	struct vm *vm = caller->vm;
-
-	sched_park_current();
-	if (!stop_vcpus(vm, VM_RESETTING))
-		return;
-	log_line("vm '%s': reset (PSCI SYSTEM_RESET): rebooting from its image", vm->name);
 	arch_vm_reset(vm);
 	virtio_vm_reset(vm); /* disks keep their contents, as across a reboot */
 	vm->fault_reports = 0; /* a fresh boot gets fresh reports */
@@ -226,6 +294,103 @@ void vm_reset(struct vcpu *caller)
 	boot_vcpu0(vm);
 	spin_unlock(&vm->lock);
 	sched_poke(vm->vcpu[0].pcpu);
+}
+
+void vm_reset(struct vcpu *caller)
+{
+	struct vm *vm = caller->vm;
+
+	sched_park_current();
+	if (!stop_vcpus(vm, VM_RESETTING))
+		return;
+	log_line("vm '%s': reset (PSCI SYSTEM_RESET): rebooting from its image", vm->name);
+	restart(vm);
+}
+
+int vm_reboot(struct vm *vm)
+{
+	if (!stop_vcpus(vm, VM_RESETTING))
+		return E_STATE;
+	log_line("vm '%s': reboot (control request): rebooting from its image", vm->name);
+	restart(vm);
+	return E_OK;
+}
+
+int vm_boot(struct vm *vm)
+{
+	spin_lock(&vm->lock);
+	if (vm->state != VM_OFF && vm->state != VM_STOPPED) {
+		spin_unlock(&vm->lock);
+		return E_STATE;
+	}
+	vm->state = VM_RESETTING;
+	spin_unlock(&vm->lock);
+	wait_unloaded(vm); /* a stopped VM's vCPUs are off; make sure they left their CPUs */
+	log_line("vm '%s': booting from its image (control request)", vm->name);
+	restart(vm);
+	return E_OK;
+}
+
+int vm_pause(struct vm *vm)
+{
+	spin_lock(&vm->lock);
+	if (vm->state != VM_RUNNING || vm->paused) {
+		spin_unlock(&vm->lock);
+		return E_STATE;
+	}
+	__atomic_store_n(&vm->paused, true, __ATOMIC_RELEASE);
+	spin_unlock(&vm->lock);
+	/* A vCPU in the guest leaves at its CPU's next look; one waiting in WFI may stay loaded
+	 * but is not entered again while paused (sched.c). */
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_poke(vm->vcpu[i].pcpu);
+	return E_OK;
+}
+
+int vm_unpause(struct vm *vm)
+{
+	spin_lock(&vm->lock);
+	if (!vm->paused) {
+		spin_unlock(&vm->lock);
+		return E_STATE;
+	}
+	__atomic_store_n(&vm->paused, false, __ATOMIC_RELEASE);
+	spin_unlock(&vm->lock);
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_poke(vm->vcpu[i].pcpu);
+	return E_OK;
+}
+
+int vm_destroy(struct vm *vm)
+{
+	u64 freed = vm->ram_size;
+
+	spin_lock(&vm->lock);
+	if (vm->nr_ivc || vm->state == VM_DYING) {
+		spin_unlock(&vm->lock);
+		return vm->nr_ivc ? E_BUSY : E_STATE;
+	}
+	vm->state = VM_DYING;
+	vm->paused = false;
+	vcpus_off(vm);
+	spin_unlock(&vm->lock);
+	wait_unloaded(vm);
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_remove(&vm->vcpu[i]); /* no CPU can pick it any more */
+	vuart_flush(&vm->uart);
+	console_vm_gone(vm);
+	ctl_vm_gone(vm);
+	virtio_vm_destroy(vm); /* unplugged from its switches, memory back */
+	arch_vm_destroy(vm);
+	vm_free_pages(vm, vm->ram_pa, vm->ram_size / PAGE_SIZE);
+	if (vm->img.staging_pages) {
+		vm_free_pages(vm, vm->img.staging_pa, vm->img.staging_pages);
+		freed += vm->img.staging_pages * PAGE_SIZE;
+	}
+	log_line("vm %u '%s': destroyed; %lu MiB scrubbed and returned to the %s", vm->id,
+		 vm->name, freed >> 20, vm->dynamic ? "VM pool" : "hypervisor");
+	slot_give_back(vm, true);
+	return E_OK;
 }
 
 void vm_stop(struct vcpu *caller, const char *why)

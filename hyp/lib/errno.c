@@ -13,6 +13,7 @@ const char *err_str(int err)
 	case E_BUSY: return "busy";
 	case E_NOTFOUND: return "not found";
 	case E_FULL: return "table full";
+	case E_STATE: return "not allowed in this state";
 	}
 	return "unknown error";
 }

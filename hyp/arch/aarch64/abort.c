@@ -28,9 +28,10 @@ void handle_dabt(struct vcpu *v, u64 esr)
 	gpa_t ipa = dabt_ipa(read_sysreg(hpfar_el2), far);
 	struct mmio_access a;
 	bool write = (esr & BIT(6)) != 0;
-	const struct mmio_region *r = mmio_find(&v->vm->mmio, ipa);
+	struct mmio_region *r = mmio_find(&v->vm->mmio, ipa);
 
 	if (!r) {
+		__atomic_fetch_add(&v->vm->mmio_unowned, 1, __ATOMIC_RELAXED);
 		vm_report(v, "data abort at IPA 0x%lx (%s, pc 0x%lx): no RAM or device there; "
 			  "external abort injected", ipa, write ? "write" : "read", v->arch.regs.pc);
 		inject_dabt(v, far, write);
@@ -48,6 +49,7 @@ void handle_dabt(struct vcpu *v, u64 esr)
 		if (a.width < 8)
 			a.value &= (1ULL << (a.width * 8)) - 1;
 	}
+	__atomic_fetch_add(&r->hits, 1, __ATOMIC_RELAXED);
 	if (!mmio_access_region(r, &a)) {
 		vm_report(v, "data abort at IPA 0x%lx (%s of %u bytes, pc 0x%lx): refused by the "
 			  "device; external abort injected", ipa, a.write ? "write" : "read",

@@ -343,8 +343,9 @@ static void flush(struct vcpu *v)
 			overflow = true;
 			break;
 		}
-		bool pend = !q->active || q->pending;
-		lr_access(n, true, lr_value(q, (u32)intid, pend && deliverable(v->vm, q), q->active));
+		bool pend = (!q->active || q->pending) && deliverable(v->vm, q);
+		lr_access(n, true, lr_value(q, (u32)intid, pend, q->active));
+		v->irqs_injected += pend;
 		if (q->edge)
 			q->pending = false;
 		q->lr = (u8)(n + 1);

@@ -15,11 +15,11 @@ static u64 disk_pages(const struct virtio_blk *b)
 	return ALIGN_UP(b->size, PAGE_SIZE) / PAGE_SIZE;
 }
 
-static void blk_free(struct virtio_blk *b)
+static void blk_free(struct vm *vm, struct virtio_blk *b)
 {
 	if (b->disk_pa)
-		page_free(b->disk_pa, disk_pages(b));
-	page_free(b->pa, DEV_PAGES);
+		vm_free_pages(vm, b->disk_pa, disk_pages(b));
+	vm_free_pages(vm, b->pa, DEV_PAGES);
 }
 
 #define NET_PAGES (ALIGN_UP(sizeof(struct virtio_net), PAGE_SIZE) / PAGE_SIZE)
@@ -28,10 +28,10 @@ static void destroy_all(struct vm *vm)
 {
 	for (u32 i = 0; i < CFG_MAX_VIRTIO; i++) {
 		if (vm->blk[i])
-			blk_free(vm->blk[i]);
+			blk_free(vm, vm->blk[i]);
 		vm->blk[i] = NULL;
 		if (vm->net[i])
-			page_free(vm->net[i]->pa, NET_PAGES);
+			vm_free_pages(vm, vm->net[i]->pa, NET_PAGES);
 		vm->net[i] = NULL;
 	}
 }
@@ -40,7 +40,7 @@ static void destroy_all(struct vm *vm)
 static int net_create(struct vm *vm, u32 i, const struct guest_ram *ram)
 {
 	const struct cfg_nic *c = &vm->cfg.nic[i];
-	paddr_t pa = page_alloc(NET_PAGES, PAGE_SIZE);
+	paddr_t pa = vm_alloc_pages(vm, NET_PAGES, PAGE_SIZE);
 	struct virtio_net *n = pa ? arch_phys_to_virt(pa) : NULL;
 
 	if (!n)
@@ -90,7 +90,7 @@ static int blk_create(struct vm *vm, u32 i, const struct guest_ram *ram)
 {
 	const struct cfg_disk *d = &vm->cfg.disk[i];
 	u64 size = disk_size(vm, i);
-	paddr_t dev = size ? page_alloc(DEV_PAGES, PAGE_SIZE) : 0;
+	paddr_t dev = size ? vm_alloc_pages(vm, DEV_PAGES, PAGE_SIZE) : 0;
 	struct virtio_blk *b = dev ? arch_phys_to_virt(dev) : NULL;
 	paddr_t disk;
 
@@ -101,7 +101,7 @@ static int blk_create(struct vm *vm, u32 i, const struct guest_ram *ram)
 	vm->blk[i] = b;
 	b->pa = dev;
 	b->size = size;
-	disk = page_alloc(disk_pages(b), PAGE_SIZE);
+	disk = vm_alloc_pages(vm, disk_pages(b), PAGE_SIZE);
 	if (!disk)
 		return E_NOMEM;
 	b->disk_pa = disk;
@@ -157,4 +157,12 @@ void virtio_vm_reset(struct vm *vm)
 		if (vm->net[i])
 			virtio_dev_reset(&vm->net[i]->dev);
 	}
+}
+
+void virtio_vm_destroy(struct vm *vm)
+{
+	for (u32 i = 0; i < CFG_MAX_VIRTIO; i++)
+		if (vm->net[i])
+			vswitch_detach(&vm->net[i]->port);
+	destroy_all(vm);
 }

@@ -50,6 +50,32 @@ int vswitch_attach(struct vswitch *sw, struct vswitch_port *p)
 	return r;
 }
 
+void vswitch_detach(struct vswitch_port *p)
+{
+	struct vswitch *sw = p->sw;
+	u32 i = p->index, last;
+
+	if (!sw)
+		return;
+	spin_lock(&sw->lock);
+	last = sw->nr_ports - 1;
+	sw->ports[i] = sw->ports[last];
+	sw->ports[i]->index = i;
+	sw->nr_ports--;
+	for (u32 k = 0; k < VSWITCH_FDB; k++) {
+		if (sw->fdb[k].valid && sw->fdb[k].port == i)
+			sw->fdb[k].valid = false; /* forgotten: the next frame floods */
+		else if (sw->fdb[k].valid && sw->fdb[k].port == last)
+			sw->fdb[k].port = i;
+	}
+	spin_unlock(&sw->lock);
+	/* Senders that chose their destinations before we took the lock may still hand frames
+	 * to p: wait for them. */
+	while (__atomic_load_n(&sw->sending, __ATOMIC_ACQUIRE))
+		__asm__ volatile("" ::: "memory");
+	p->sw = NULL;
+}
+
 static void count(u64 *c)
 {
 	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
@@ -121,6 +147,7 @@ u32 vswitch_send(struct vswitch_port *p, const u8 *frame, u32 len)
 			if (i != p->index)
 				to[n++] = sw->ports[i];
 	}
+	__atomic_fetch_add(&sw->sending, 1, __ATOMIC_ACQ_REL);
 	spin_unlock(&sw->lock);
 	for (u32 i = 0; i < n; i++) {
 		if (to[i]->deliver(to[i], frame, len)) {
@@ -130,5 +157,6 @@ u32 vswitch_send(struct vswitch_port *p, const u8 *frame, u32 len)
 			count(&to[i]->dropped);
 		}
 	}
+	__atomic_fetch_sub(&sw->sending, 1, __ATOMIC_ACQ_REL);
 	return delivered;
 }

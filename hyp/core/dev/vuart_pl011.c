@@ -83,7 +83,7 @@ bool vuart_push_input(struct vuart *u, u8 c)
 
 static void flush_locked(struct vuart *u, bool partial)
 {
-	console_write(u->vm->name, u->line, u->line_len, partial);
+	console_vm_output(u->vm, u->line, u->line_len, partial);
 	u->line_len = 0;
 }
 

@@ -21,6 +21,7 @@
 #define CFG_IPA_LIMIT (1ULL << 39)
 #define CFG_RAM_ALIGN MiB(2)
 #define CFG_RAM_MAX GiB(4)
+#define CFG_POOL_MAX GiB(16)
 #define CFG_BOOTARGS_MAX 1024 /* bytes of the kernel command line, including the NUL */
 #define CFG_DTB_MAX MiB(2)    /* a VM's own device tree (arm64 booting.rst's limit); bhpack
 			       * checks it, and keeps this much RAM free for it beside an initrd */
@@ -82,6 +83,7 @@ struct cfg_vm {
 	u32 nr_nics;          /* virtio-net devices, in file order (with the disks: at most
 			       * CFG_MAX_VIRTIO) */
 	struct cfg_nic nic[CFG_MAX_VIRTIO];
+	bool management;      /* the management VM: its control requests are served */
 };
 
 struct cfg_errors {
@@ -106,6 +108,7 @@ struct cfg_system {
 	struct cfg_vm vm[CFG_MAX_VMS];
 	u32 nr_channels;
 	struct cfg_channel chan[CFG_MAX_CHANNELS];
+	u64 pool_size; /* /pool: bytes set aside for VMs created at run time, 0: none */
 };
 
 /* What the parser checks beyond the file itself; 0 means "not known, do not check". */

@@ -16,6 +16,14 @@ void console_write(const char *tag, const char *text, u32 len, bool partial);
 void console_input(u8 c);
 /* Gives input focus to the first VM (after boot-time VMs exist). */
 void console_focus_first(void);
+/* Output of VM vm's console (its UART or virtio console): console_write with its tag, and a
+ * copy to a management VM attached to it (bhctl console). */
+void console_vm_output(struct vm *vm, const char *text, u32 len, bool partial);
+/* One byte of keyboard input for vm (from the physical console or bhctl console); false if
+ * its buffer is full (the byte is dropped, said once per burst). */
+bool console_vm_input(struct vm *vm, u8 c);
+/* The VM is being destroyed: the focus moves on if it had it. */
+void console_vm_gone(struct vm *vm);
 /* Writes raw text with no tag and no locking: panic only. */
 void console_emergency(const char *s);
 

@@ -90,6 +90,7 @@ struct bhc_hello {
 	uint64_t pool_total;  /* bytes set aside for VMs created at run time */
 	uint64_t pool_free;
 	char hyp_version[16]; /* "0.1", NUL-terminated */
+	uint64_t hyp_free;    /* bytes the hypervisor's own allocator has free (leak checks) */
 };
 
 enum bhc_vm_state {

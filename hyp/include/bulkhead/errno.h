@@ -11,7 +11,8 @@ enum {
 	E_ALIGN = -5,   /* misaligned address or size */
 	E_BUSY = -6,    /* resource in use / wrong state */
 	E_NOTFOUND = -7,
-	E_FULL = -8, /* a fixed-size table is full */
+	E_FULL = -8,  /* a fixed-size table is full */
+	E_STATE = -9, /* not allowed in the current state */
 };
 
 const char *err_str(int err);

@@ -32,6 +32,7 @@ struct mmio_region {
 	u64 size;
 	const struct mmio_ops *ops;
 	void *dev;
+	u64 hits; /* accesses emulated (exits), counted relaxed */
 };
 
 #define VM_MAX_MMIO 16
@@ -44,7 +45,7 @@ struct mmio_table {
 /* Adds a region, keeping the table sorted. E_OVERLAP, E_FULL or E_INVAL on error. */
 int mmio_add(struct mmio_table *t, gpa_t base, u64 size, const struct mmio_ops *ops, void *dev);
 /* The region containing addr, by binary search, or NULL. */
-const struct mmio_region *mmio_find(const struct mmio_table *t, gpa_t addr);
+struct mmio_region *mmio_find(const struct mmio_table *t, gpa_t addr);
 /* Emulates one access in region r (found with mmio_find). Returns false if the device
  * refused it or it runs past the region's end. */
 bool mmio_access_region(const struct mmio_region *r, struct mmio_access *a);

@@ -11,6 +11,8 @@ struct vcpu;
 
 /* Adds a vCPU to its physical CPU's set. */
 int sched_add(struct vcpu *v);
+/* Removes a vCPU (already off) from its CPU's set once it is not loaded there (VM destroy). */
+void sched_remove(struct vcpu *v);
 /* Called at the end of every exit: if something changed, picks the vCPU to run next (idling
  * the CPU until there is one) and loads it. */
 void sched_exit_done(void);

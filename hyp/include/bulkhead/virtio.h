@@ -112,6 +112,9 @@ void virtio_net_init(struct virtio_net *n, struct vm *vm, u32 slot, const struct
 /* Creates the VM's configured devices (disks from the page allocator, filled from their images
  * in vm->img) and maps their transports. All or nothing; E_NOMEM, E_INVAL, E_FULL. */
 int virtio_vm_create(struct vm *vm);
+/* Frees every device of the VM (stopped, its vCPUs off their CPUs): ports leave their
+ * switches first. */
+void virtio_vm_destroy(struct vm *vm);
 /* Resets every device of the VM (the VM is stopped); disks keep their contents. */
 void virtio_vm_reset(struct vm *vm);
 

@@ -16,6 +16,7 @@
 struct virtio_blk;
 struct virtio_net;
 struct ivc_end;
+struct ctl_port;
 
 /* Why a vCPU left the guest: counted per vCPU, summed per VM. */
 enum exit_kind {
@@ -49,6 +50,9 @@ struct vcpu {
 	bool running;      /* loaded on its physical CPU (its state is in hardware) */
 	u64 wake_at;       /* counter value that ends a WFI wait, 0 for none */
 	u64 exits[EXIT_KINDS];
+	u64 irqs_injected; /* virtual interrupts put into a list register as pending */
+	u64 run_ticks;     /* counter ticks spent loaded on its CPU (sched.c) */
+	u64 loaded_at;     /* counter value when it was last loaded */
 };
 
 /* What a VM boots: its image, and optionally an initrd and its own device tree; and the
@@ -58,17 +62,25 @@ struct vm_images {
 	u64 image_size, initrd_size, dtb_size;
 	const u8 *disk[CFG_MAX_VIRTIO];
 	u64 disk_size[CFG_MAX_VIRTIO];
+	bool dynamic;       /* a VM created at run time: its memory comes from the VM pool */
+	paddr_t staging_pa; /* dynamic: the pool pages holding the images above (freed with it) */
+	u64 staging_pages;
 };
 
 enum vm_state {
 	VM_RUNNING,
-	VM_OFF,     /* powered off by the guest */
+	VM_OFF,     /* powered off by the guest (or never started) */
 	VM_STOPPED, /* stopped by the hypervisor after an unrecoverable guest error */
 	VM_RESETTING,
+	VM_LOADING, /* created at run time, its images still arriving (ctl) */
+	VM_DYING,   /* being destroyed */
 };
 
 struct vm {
-	u32 id;
+	u32 id;       /* its slot in vms[]; reused after a destroy */
+	bool used;    /* the slot holds a VM */
+	bool dynamic; /* created at run time: RAM, disks and images come from the VM pool */
+	bool paused;  /* its vCPUs are not scheduled (bhctl pause) */
 	char name[CFG_NAME_MAX];
 	u32 state; /* enum vm_state */
 	spinlock_t lock;
@@ -92,14 +104,25 @@ struct vm {
 	u32 nr_vcpus;
 	struct vcpu vcpu[CFG_MAX_VCPUS];
 	u32 fault_reports; /* console lines about guest faults so far (rate limit) */
+	u64 booted_at;     /* counter value at its last boot (uptime) */
+	u64 mmio_unowned;  /* accesses nothing owns (aborts injected) */
+	u64 ctl_refused;   /* control requests refused: it is not the management VM */
+	struct ctl_port *ctl; /* its control port's state (ctl.c), NULL if none */
 };
 
 extern struct vm vms[MAX_VMS];
-extern u32 nr_vms;
+extern u32 nr_vms; /* slots in use */
+
+/* The VM in slot id, or NULL if the slot is free. */
+struct vm *vm_get(u32 id);
 
 /* Creates a VM from a validated configuration and its images; does not start it. Refuses
  * (and says why) if they do not fit in its RAM. */
 int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm **out);
+/* Pages for a VM's own use (RAM, disks): from the VM pool for a dynamic VM, else the page
+ * allocator. Zeroed; scrubbed when freed. */
+paddr_t vm_alloc_pages(const struct vm *vm, u64 npages, u64 align);
+void vm_free_pages(const struct vm *vm, paddr_t pa, u64 npages);
 /* Writes the generated device tree again (after channels were added; not with a 'dtb'). */
 void vm_write_dtb(struct vm *vm);
 /* Starts vCPU 0 at the image's entry point. */
@@ -109,6 +132,15 @@ void vm_start(struct vm *vm);
 void vm_power_off(struct vcpu *caller);
 void vm_reset(struct vcpu *caller);
 void vm_stop(struct vcpu *caller, const char *why);
+/* Operations of the control service, called from another VM's exit (never from one of vm's
+ * own vCPUs). Each returns E_OK, or E_STATE when the VM's state does not allow it. */
+int vm_pause(struct vm *vm);   /* RUNNING -> paused: no vCPU runs until vm_unpause */
+int vm_unpause(struct vm *vm);
+int vm_reboot(struct vm *vm);  /* RUNNING/paused: stop now and boot again from its images */
+int vm_boot(struct vm *vm);    /* OFF/STOPPED: boot again from its images */
+/* Stops the VM at once whatever its state, frees everything it has (memory scrubbed) and
+ * frees its slot. E_BUSY if other VMs depend on it (shared-memory channels). */
+int vm_destroy(struct vm *vm);
 /* Finds a vCPU of vm by its id; NULL if none. */
 struct vcpu *vm_vcpu(struct vm *vm, u32 id);
 /* Powers on a vCPU (PSCI CPU_ON): E_BUSY if not off, E_INVAL for a bad entry. */

@@ -45,6 +45,7 @@ struct vswitch {
 	struct vswitch_port *ports[VSWITCH_MAX_PORTS];
 	struct vswitch_fdb fdb[VSWITCH_FDB];
 	u32 fdb_next; /* the entry replaced when the table is full (round robin) */
+	u32 sending;  /* senders delivering outside the lock (vswitch_detach waits for them) */
 };
 
 /* The switch called name, created on first use; NULL if VSWITCH_MAX exist. */
@@ -53,6 +54,9 @@ struct vswitch *vswitch_get(const char *name);
 void vswitch_init(struct vswitch *sw, const char *name);
 /* Attaches p (mac and deliver set) to sw. E_OK, or E_FULL. */
 int vswitch_attach(struct vswitch *sw, struct vswitch_port *p);
+/* Takes p out of its switch (addresses learned behind it forgotten) and returns once no
+ * sender can still deliver to it. Nothing if it is not attached. */
+void vswitch_detach(struct vswitch_port *p);
 /* Port p sends frame (len bytes; the caller holds no device lock): learns its source address
  * and delivers it. Frames shorter than 14 or longer than 1514 bytes are dropped. Returns the
  * number of ports the frame was delivered to. */
