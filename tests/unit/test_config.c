@@ -875,3 +875,38 @@ TEST(bhpack_virtio_disk_images)
 	CHECK(get_file(dir, "bad.pkg", NULL) == NULL);
 	unit_sh("rm -rf %s", dir);
 }
+
+TEST(config_management_and_pool)
+{
+	struct parsed *p = parse("mgmt", 0);
+	static const char *const valid[] = { "boss", "worker", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "mgmt.dts: vm 'second': field 'management': VM 'boss' is already the "
+		     "management VM (at most one)");
+	CHECK_MSG(p, "mgmt.dts: vm 'valued': field 'management': takes no value (write: "
+		     "management;)");
+	CHECK_MSG(p, "mgmt.dts: vm 'valued': field 'management': VM 'boss' is already the "
+		     "management VM (at most one)");
+	CHECK_EQ(p->nerr, 3);
+	check_valid(p, valid);
+	CHECK(p->sys.vm[0].management);
+	CHECK(!p->sys.vm[1].management);
+	CHECK_EQ(p->sys.pool_size, 0x20000000);
+	done(p);
+}
+
+TEST(config_bad_pool)
+{
+	struct parsed *p = parse("bad_pool", 0);
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_pool.dts: field '/pool': unknown field 'colour'");
+	CHECK_MSG(p, "bad_pool.dts: field '/pool/size': 0x100000 is not a multiple of 2 MiB "
+		     "between 2 MiB and 16 GiB");
+	CHECK_EQ(p->nerr, 2);
+	CHECK_EQ(p->sys.nr_vms, 0); /* a system-wide error refuses the whole system */
+	done(p);
+}

@@ -225,3 +225,43 @@ TEST(vswitch_port_limit)
 	f[VSWITCH_MAX_PORTS].port.deliver = fdeliver;
 	CHECK_EQ(vswitch_attach(&sw, &f[VSWITCH_MAX_PORTS].port), E_FULL);
 }
+
+TEST(vswitch_detach_forgets_port)
+{
+	static struct vswitch sw;
+	static struct fport f[3];
+	u8 buf[64], mac[6];
+	u32 len;
+
+	memset(&sw, 0, sizeof(sw));
+	vswitch_init(&sw, "lan0");
+	for (u8 i = 0; i < 3; i++)
+		port_init(&sw, &f[i], (u8)(i + 1));
+	/* the switch learns every port's address */
+	for (u8 i = 0; i < 3; i++) {
+		len = frame(buf, bcast, (u8)(i + 1), i);
+		vswitch_send(&f[i].port, buf, len);
+	}
+	reset_counts(f, 3);
+	vswitch_detach(&f[0].port); /* port 0 leaves; port 2 moves into its index */
+	CHECK_EQ(sw.nr_ports, 2);
+	CHECK(f[0].port.sw == NULL);
+	CHECK_EQ(f[2].port.index, 0);
+	/* unicast to the departed address floods to the others only; it never reaches port 0 */
+	mac_of(mac, 1);
+	len = frame(buf, mac, 2, 7);
+	CHECK_EQ(vswitch_send(&f[1].port, buf, len), 1);
+	CHECK_EQ(f[0].got, 0);
+	CHECK_EQ(f[2].got, 1);
+	/* the moved port's learned address still leads to it alone */
+	mac_of(mac, 3);
+	len = frame(buf, mac, 2, 8);
+	reset_counts(f, 3);
+	CHECK_EQ(vswitch_send(&f[1].port, buf, len), 1);
+	CHECK_EQ(f[2].got, 1);
+	CHECK_EQ(f[0].got, 0);
+	/* a detached port sends nothing */
+	len = frame(buf, bcast, 1, 9);
+	CHECK_EQ(vswitch_send(&f[0].port, buf, len), 0);
+	CHECK_EQ(sw.sending, 0);
+}
