@@ -5,7 +5,8 @@
 #     build/linux/initramfs.cpio.gz   busybox-static, linux/init, and the modules virtio_mmio,
 #                                     virtio_blk, virtio_net, virtio_console, ext4 and
 #                                     crc32c_generic (ext4 needs it) with their dependencies and
-#                                     a modules.dep for modprobe (not loaded)
+#                                     a modules.dep for modprobe (not loaded), and gpio_keys and
+#                                     evdev (the power button; init loads them)
 # Nothing is compiled; downloads stay in cache/ (ignored by git). Idempotent: a second run
 # downloads nothing and rebuilds only outputs older than their inputs. Needs root (or sudo)
 # the first time: it adds the arm64 architecture to dpkg and installs cpio and kmod (depmod)
@@ -18,7 +19,7 @@ ROOT=$(pwd)
 CACHE=$ROOT/cache
 DEBS=$CACHE/debs
 OUT=$ROOT/build/linux
-MODULES="virtio_mmio virtio_blk virtio_net virtio_console ext4 crc32c_generic"
+MODULES="virtio_mmio virtio_blk virtio_net virtio_console ext4 crc32c_generic gpio_keys evdev"
 
 say() { echo "fetch-linux: $*"; }
 die() { echo "fetch-linux: error: $*" >&2; exit 1; }

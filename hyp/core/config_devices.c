@@ -37,7 +37,8 @@ static const u8 *pl011_reg(struct cfg_ctx *c, struct cfg_vm *vm, int node, int *
 	return reg;
 }
 
-/* pl011 { reg = <base-hi base-lo size-hi size-lo>; }: 4 KiB at a 4 KiB boundary, outside RAM. */
+/* pl011 { reg = <base-hi base-lo size-hi size-lo>; }: 4 KiB at a 4 KiB boundary, outside RAM
+ * and clear of the PL061. */
 static void parse_pl011(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram_ok)
 {
 	int len = 0;
@@ -73,6 +74,10 @@ static void parse_pl011(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram
 		       (unsigned long long)base, (unsigned long long)(base + size),
 		       (unsigned long long)vm->ram.base,
 		       (unsigned long long)(vm->ram.base + vm->ram.size));
+	else if (ranges_overlap(base, size, CFG_PL061_BASE, CFG_PL061_SIZE))
+		cfg_vm_err(c, vm, "pl011", "0x%llx..0x%llx overlaps the PL061 (power button) at "
+			   "0x%llx", (unsigned long long)base, (unsigned long long)(base + size),
+			   CFG_PL061_BASE);
 }
 
 /* True if a node is called base, or base@<unit address>. */

@@ -68,6 +68,10 @@ static void slot_give_back(struct vm *vm, bool was_used)
 	spin_unlock(&slots_lock);
 }
 
+/* Every MMIO region a VM can have: GIC distributor and redistributors, PL011, PL061, its
+ * virtio transports and channel doorbells. */
+_Static_assert(4 + CFG_MAX_VIRTIO + CFG_MAX_CHANNELS <= VM_MAX_MMIO, "room in the MMIO table");
+
 #define DTB_ROOM KiB(64) /* room for the generated device tree, at the top of RAM */
 
 static void *guest_ptr(const struct vm *vm, gpa_t ipa)
@@ -187,7 +191,10 @@ int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm *
 	if (r)
 		goto free_s2;
 	vuart_init(&vm->uart, vm, VUART_DEFAULT_INTID);
+	vgpio_init(&vm->gpio, vm, VGPIO_INTID);
 	r = mmio_add(&vm->mmio, cfg->pl011.base, cfg->pl011.size, &vuart_pl011_ops, &vm->uart);
+	if (!r)
+		r = mmio_add(&vm->mmio, VGPIO_BASE, VGPIO_SIZE, &vgpio_pl061_ops, &vm->gpio);
 	if (!r)
 		r = virtio_vm_create(vm); /* all or nothing */
 	if (r)
@@ -288,6 +295,7 @@ static void restart(struct vm *vm)
 {
 	arch_vm_reset(vm);
 	virtio_vm_reset(vm); /* disks keep their contents, as across a reboot */
+	vgpio_reset(&vm->gpio); /* a held power button is released */
 	vm->fault_reports = 0; /* a fresh boot gets fresh reports */
 	load_images(vm); /* the rest of RAM keeps its contents, as after a warm reset */
 	spin_lock(&vm->lock);
@@ -400,6 +408,24 @@ void vm_stop(struct vcpu *caller, const char *why)
 	log_line("vm '%s' vcpu %u: %s; vm stopped", vm->name, caller->id, why);
 	sched_park_current();
 	stop_vcpus(vm, VM_STOPPED);
+}
+
+int vm_power_button(struct vm *vm)
+{
+	bool running, fresh = false;
+
+	/* Under the VM's lock, so a press never lands between a reset's release of the button
+	 * and the new boot (vm->lock, then the device's, then the vGIC's: the usual order). */
+	spin_lock(&vm->lock);
+	running = vm->state == VM_RUNNING;
+	if (running) /* raises the PL061's line if the guest enabled it; the vGIC wakes the vCPU */
+		fresh = vgpio_press(&vm->gpio, VGPIO_PIN_POWER);
+	spin_unlock(&vm->lock);
+	if (!running)
+		return E_BUSY;
+	if (fresh)
+		log_line("vm '%s': power button pressed", vm->name);
+	return E_OK;
 }
 
 struct vcpu *vm_vcpu(struct vm *vm, u32 id)

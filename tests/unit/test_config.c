@@ -282,6 +282,22 @@ TEST(config_bad_pl011)
 	done(p);
 }
 
+/* The PL061 with the power button is fixed at 0x0903_0000: the PL011 may not move onto it. */
+TEST(config_pl011_on_pl061)
+{
+	struct parsed *p = parse("bad_pl011_gpio", 0);
+	static const char *const valid[] = { "pbeside", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_pl011_gpio.dts: vm 'pgpio': field 'pl011': 0x9030000..0x9031000 overlaps "
+		     "the PL061 (power button) at 0x9030000");
+	CHECK_EQ(p->nerr, 1);
+	check_valid(p, valid);
+	CHECK_EQ(p->sys.vm[1].pl011.base, 0x09031000);
+	done(p);
+}
+
 TEST(config_duplicates_in_blob)
 {
 	struct parsed *p = parse("dup", 0);

@@ -24,6 +24,9 @@ static const struct guest_dtb two_vcpus = {
 	.initrd_end = 0x44123456,
 	.uart_base = 0x09000000,
 	.uart_spi = 1,
+	.gpio_base = 0x09030000,
+	.gpio_spi = 7,
+	.power_pin = 3,
 	.gicd_base = 0x08000000,
 	.gicr_base = 0x080a0000,
 };
@@ -38,6 +41,9 @@ static const struct guest_dtb with_virtio = {
 	.initrd_end = 0x44123456,
 	.uart_base = 0x09000000,
 	.uart_spi = 1,
+	.gpio_base = 0x09030000,
+	.gpio_spi = 7,
+	.power_pin = 3,
 	.gicd_base = 0x08000000,
 	.gicr_base = 0x080a0000,
 	.nr_virtio = 2,
@@ -194,6 +200,26 @@ TEST(guest_dtb_two_vcpus)
 	CHECK_CELLS(&fdt, n, "clocks", GUEST_DTB_PHANDLE_CLK, GUEST_DTB_PHANDLE_CLK);
 	CHECK_STRINGS(&fdt, n, "clock-names", "uartclk\0apb_pclk");
 
+	/* The power button: QEMU virt's PL061 and gpio-keys nodes. */
+	n = NODE(&fdt, "/pl061@9030000");
+	CHECK_STRINGS(&fdt, n, "compatible", "arm,pl061\0arm,primecell");
+	CHECK_CELLS(&fdt, n, "reg", 0, 0x09030000, 0, 0x1000);
+	CHECK_CELLS(&fdt, n, "interrupts", 0, 7, 4);
+	check_bytes(&fdt, n, "gpio-controller", "", 0, __LINE__);
+	CHECK_CELLS(&fdt, n, "#gpio-cells", 2);
+	CHECK_CELLS(&fdt, n, "clocks", GUEST_DTB_PHANDLE_CLK);
+	CHECK_STRINGS(&fdt, n, "clock-names", "apb_pclk");
+	CHECK_CELLS(&fdt, n, "phandle", GUEST_DTB_PHANDLE_GPIO);
+	n = NODE(&fdt, "/gpio-keys");
+	CHECK_STRINGS(&fdt, n, "compatible", "gpio-keys");
+	n = NODE(&fdt, "/gpio-keys/poweroff");
+	CHECK_STR(fdt_read_string(&fdt, n, "label"), "GPIO Key Poweroff");
+	CHECK_CELLS(&fdt, n, "linux,code", 116);
+	CHECK_CELLS(&fdt, n, "gpios", GUEST_DTB_PHANDLE_GPIO, 3, 0);
+	CHECK_EQ(fdt_next_sibling(&fdt, n), FDT_ERR_NOTFOUND);
+	CHECK(GUEST_DTB_PHANDLE_GPIO != GUEST_DTB_PHANDLE_GIC &&
+	      GUEST_DTB_PHANDLE_GPIO != GUEST_DTB_PHANDLE_CLK);
+
 	/* /chosen. */
 	n = NODE(&fdt, "/chosen");
 	CHECK_STR(fdt_read_string(&fdt, n, "bootargs"), two_vcpus.bootargs);
@@ -222,6 +248,7 @@ TEST(guest_dtb_other_addresses_no_extras)
 	g.initrd_start = g.initrd_end = 0;
 	g.uart_base = 0x0a001000;
 	g.uart_spi = 7;
+	g.gpio_base = 0; /* no PL061: no gpio nodes */
 	b = build(&g, &size);
 	CHECK(b != NULL);
 	if (!b)
@@ -242,6 +269,8 @@ TEST(guest_dtb_other_addresses_no_extras)
 	CHECK(fdt_getprop(&fdt, n, "bootargs", &(int){ 0 }) == NULL);
 	CHECK(fdt_getprop(&fdt, n, "linux,initrd-start", &(int){ 0 }) == NULL);
 	CHECK(fdt_getprop(&fdt, n, "linux,initrd-end", &(int){ 0 }) == NULL);
+	CHECK_EQ(fdt_find_compatible(&fdt, -1, "arm,pl061"), FDT_ERR_NOTFOUND);
+	CHECK_EQ(fdt_path(&fdt, "/gpio-keys"), FDT_ERR_NOTFOUND);
 	free(b);
 }
 
@@ -320,6 +349,9 @@ TEST(guest_dtb_bad_description)
 	CHECK_EQ(guest_dtb_build(buf, sizeof(buf), &g), 0);
 	g = with_virtio;
 	g.nr_virtio = GUEST_DTB_MAX_VIRTIO + 1;
+	CHECK_EQ(guest_dtb_build(buf, sizeof(buf), &g), 0);
+	g = two_vcpus;
+	g.power_pin = 8; /* a PL061 has pins 0..7 */
 	CHECK_EQ(guest_dtb_build(buf, sizeof(buf), &g), 0);
 	CHECK_EQ(guest_dtb_build(buf, sizeof(buf), NULL), 0);
 }

@@ -144,6 +144,37 @@ static void write_uart(struct fdtw *w, const struct guest_dtb *g)
 	fdtw_end_node(w);
 }
 
+/* The power button as QEMU virt wires it: a gpio-keys node whose poweroff key (KEY_POWER) is
+ * a pin of the PL061, active high; the PL061's interrupt is level-sensitive. */
+static void write_gpio(struct fdtw *w, const struct guest_dtb *g)
+{
+	static const char *const compat[] = { "arm,pl061", "arm,primecell" };
+	u32 gpios[3] = { GUEST_DTB_PHANDLE_GPIO, g->power_pin, 0 /* GPIO_ACTIVE_HIGH */ };
+	u32 irq[3] = { GIC_SPI, g->gpio_spi, IRQ_LEVEL_HIGH };
+
+	if (!g->gpio_base)
+		return;
+	fdtw_begin_node(w, "gpio-keys");
+	fdtw_prop_string(w, "compatible", "gpio-keys");
+	fdtw_begin_node(w, "poweroff");
+	fdtw_prop_string(w, "label", "GPIO Key Poweroff");
+	fdtw_prop_u32(w, "linux,code", GUEST_DTB_KEY_POWER);
+	fdtw_prop_cells(w, "gpios", gpios, 3);
+	fdtw_end_node(w);
+	fdtw_end_node(w);
+
+	begin_unit_node(w, "pl061", g->gpio_base);
+	fdtw_prop_strings(w, "compatible", compat, 2);
+	prop_reg(w, g->gpio_base, GUEST_DTB_GPIO_SIZE);
+	fdtw_prop_cells(w, "interrupts", irq, 3);
+	fdtw_prop_empty(w, "gpio-controller");
+	fdtw_prop_u32(w, "#gpio-cells", 2);
+	fdtw_prop_u32(w, "clocks", GUEST_DTB_PHANDLE_CLK);
+	fdtw_prop_string(w, "clock-names", "apb_pclk");
+	fdtw_prop_u32(w, "phandle", GUEST_DTB_PHANDLE_GPIO);
+	fdtw_end_node(w);
+}
+
 /* virtio-mmio transports as QEMU virt describes them, except that the interrupt is
  * level-sensitive (QEMU's tree says edge): the line follows InterruptStatus. */
 static void write_virtio(struct fdtw *w, const struct guest_dtb *g)
@@ -203,7 +234,7 @@ u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g)
 
 	if (!g || g->nr_vcpus == 0 || g->nr_vcpus > GUEST_DTB_MAX_VCPUS || !g->ram_size ||
 	    g->initrd_end < g->initrd_start || g->nr_virtio > GUEST_DTB_MAX_VIRTIO ||
-	    g->nr_ivc > GUEST_DTB_MAX_IVC)
+	    g->nr_ivc > GUEST_DTB_MAX_IVC || g->power_pin > 7)
 		return 0;
 	fdtw_init(&w, buf, size);
 	fdtw_begin_node(&w, "");
@@ -216,6 +247,7 @@ u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g)
 	write_timer(&w);
 	write_clock(&w);
 	write_uart(&w, g);
+	write_gpio(&w, g);
 	write_virtio(&w, g);
 	write_ivc(&w, g);
 	fdtw_end_node(&w);

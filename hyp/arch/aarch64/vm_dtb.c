@@ -1,6 +1,6 @@
 /* The device tree a VM boots with, from its configuration: QEMU virt's layout with the VM's
- * RAM, vCPUs, GIC, timer, PL011, virtio devices, command line and initrd (guest_dtb.c writes
- * it). */
+ * RAM, vCPUs, GIC, timer, PL011, PL061 power button, virtio devices, command line and initrd
+ * (guest_dtb.c writes it). */
 #include <arch/guest_dtb.h>
 #include <arch/vgic.h>
 #include <bulkhead/arch.h>
@@ -18,6 +18,9 @@ u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size)
 		.initrd_end = vm->img.initrd ? vm->initrd_addr + vm->img.initrd_size : 0,
 		.uart_base = vm->cfg.pl011.base,
 		.uart_spi = vm->uart.intid - 32,
+		.gpio_base = VGPIO_BASE,
+		.gpio_spi = vm->gpio.intid - 32,
+		.power_pin = VGPIO_PIN_POWER,
 		.gicd_base = VGIC_GICD_BASE,
 		.gicr_base = VGIC_GICR_BASE,
 	};

@@ -15,8 +15,6 @@
 
 #define HYP_VERSION "0.1"
 
-void vm_power_button(struct vm *vm);
-
 static u64 ticks_to_ns(u64 t)
 {
 	u64 hz = arch_counter_hz();
@@ -200,8 +198,8 @@ int ctl_stop(struct ctl_req *r)
 		return no_vm(r);
 	if (vm->state != VM_RUNNING || vm->paused)
 		return state_error(r, vm, "stop");
-	log_line("vm '%s': power button pressed (control request)", vm->name);
-	vm_power_button(vm);
+	if (vm_power_button(vm))
+		return state_error(r, vm, "stop");
 	return BHC_OK;
 }
 

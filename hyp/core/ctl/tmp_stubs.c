@@ -7,5 +7,3 @@ __attribute__((weak)) struct vcon_port *vcon_add_port(struct vm *vm, const char 
 __attribute__((weak)) u32 vcon_port_write(struct vcon_port *p, const void *d, u32 len)
 { (void)p; (void)d; (void)len; return 0; }
 __attribute__((weak)) u32 vcon_port_room(struct vcon_port *p) { (void)p; return 0; }
-void vm_power_button(struct vm *vm);
-__attribute__((weak)) void vm_power_button(struct vm *vm) { (void)vm; }

@@ -18,6 +18,9 @@
 #define CFG_DEVWIN_BASE 0x08000000ULL
 #define CFG_DEVWIN_SIZE 0x02000000ULL
 #define CFG_DEFAULT_PL011 0x09000000ULL
+/* The PL061 GPIO controller with the power button: fixed, no other device may overlap it. */
+#define CFG_PL061_BASE 0x09030000ULL
+#define CFG_PL061_SIZE 0x1000ULL
 #define CFG_IPA_LIMIT (1ULL << 39)
 #define CFG_RAM_ALIGN MiB(2)
 #define CFG_RAM_MAX GiB(4)

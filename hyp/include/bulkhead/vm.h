@@ -9,6 +9,7 @@
 #include <bulkhead/mmio.h>
 #include <bulkhead/spinlock.h>
 #include <bulkhead/types.h>
+#include <bulkhead/vgpio.h>
 #include <bulkhead/vuart.h>
 
 #define MAX_VMS CFG_MAX_VMS
@@ -97,6 +98,7 @@ struct vm {
 	struct arch_vm arch; /* stage-2, virtual GIC distributor */
 	struct mmio_table mmio;
 	struct vuart uart;
+	struct vgpio gpio; /* the PL061 with the power button (vgpio_pl061.c) */
 	struct virtio_blk *blk[CFG_MAX_VIRTIO]; /* cfg.disk[i]'s device (virtio_vm.c) */
 	struct virtio_net *net[CFG_MAX_VIRTIO]; /* cfg.nic[i]'s device (virtio_vm.c) */
 	u32 nr_ivc;                             /* shared-memory channels it is in (ivc.c) */
@@ -141,6 +143,11 @@ int vm_boot(struct vm *vm);    /* OFF/STOPPED: boot again from its images */
 /* Stops the VM at once whatever its state, frees everything it has (memory scrubbed) and
  * frees its slot. E_BUSY if other VMs depend on it (shared-memory channels). */
 int vm_destroy(struct vm *vm);
+/* Presses the VM's power button (pin 3 of its PL061, docs/guest-interface.md): the guest is
+ * asked to power off, as by a machine's power key; what it does is up to it. Callable from any
+ * CPU (the control service). E_OK: pressed; E_BUSY: the VM is not running, nothing done. A
+ * press while the button is still held (the guest has not read it yet) changes nothing. */
+int vm_power_button(struct vm *vm);
 /* Finds a vCPU of vm by its id; NULL if none. */
 struct vcpu *vm_vcpu(struct vm *vm, u32 id);
 /* Powers on a vCPU (PSCI CPU_ON): E_BUSY if not off, E_INVAL for a bad entry. */

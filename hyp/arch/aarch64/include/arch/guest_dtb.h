@@ -1,7 +1,8 @@
 /* The device tree a VM boots with (when its configuration gives none): the machine QEMU's
  * `virt` board with a GICv3 would describe, reduced to what the VM really has (RAM, vCPUs
- * started by PSCI over HVC, the GICv3, the architected timer, one PL011), so a stock arm64
- * Linux kernel boots on it. Pure code: unit-tested on the host. */
+ * started by PSCI over HVC, the GICv3, the architected timer, one PL011, the PL061 with its
+ * gpio-keys power button), so a stock arm64 Linux kernel boots on it. Pure code: unit-tested
+ * on the host. */
 #ifndef ARCH_GUEST_DTB_H
 #define ARCH_GUEST_DTB_H
 
@@ -16,6 +17,8 @@
 #define GUEST_DTB_MAX_VIRTIO 8
 #define GUEST_DTB_MAX_IVC 4              /* shared-memory channels */
 #define GUEST_DTB_IVC_DOORBELL 0x1000ULL /* a channel's doorbell page */
+#define GUEST_DTB_GPIO_SIZE 0x1000ULL    /* the PL061 */
+#define GUEST_DTB_KEY_POWER 116          /* Linux's KEY_POWER (input-event-codes.h) */
 
 /* Interrupt numbers (PPIs as the GIC binding counts them: INTID - 16). */
 #define GUEST_DTB_PPI_MAINT 9   /* GIC maintenance, INTID 25 */
@@ -27,6 +30,7 @@
 /* Phandles of the generated tree. */
 #define GUEST_DTB_PHANDLE_GIC 1
 #define GUEST_DTB_PHANDLE_CLK 2
+#define GUEST_DTB_PHANDLE_GPIO 3
 
 struct guest_dtb {
 	u64 ram_base, ram_size;
@@ -35,6 +39,9 @@ struct guest_dtb {
 	u64 initrd_start, initrd_end; /* guest-physical, end exclusive; 0, 0: no initrd */
 	u64 uart_base;               /* the PL011, 4 KiB */
 	u32 uart_spi;                /* its SPI number (1 -> INTID 33) */
+	u64 gpio_base;               /* the PL061 (4 KiB) with the power button; 0: none */
+	u32 gpio_spi;                /* its SPI number (7 -> INTID 39), level-sensitive */
+	u32 power_pin;               /* the pin (0..7) of the power button (KEY_POWER) */
 	u64 gicd_base;               /* GICv3 distributor, 64 KiB */
 	u64 gicr_base;               /* redistributors, nr_vcpus * 128 KiB */
 	u32 nr_virtio;               /* virtio-mmio transports, at most GUEST_DTB_MAX_VIRTIO */
@@ -55,7 +62,7 @@ struct guest_dtb {
 /* Writes the VM's DTB into buf (size bytes; 8-byte alignment is the caller's business, Linux
  * wants it). Returns its size, or 0 if it does not fit or g is invalid (no vCPU or more than
  * GUEST_DTB_MAX_VCPUS, an empty RAM, an initrd ending before it starts, too many virtio or
- * channels). */
+ * channels, a power pin above 7). */
 u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g);
 
 #endif
