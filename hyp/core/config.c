@@ -19,10 +19,12 @@ enum vm_field {
 	F_BOOTARGS,
 	F_INITRD,
 	F_DTB,
+	F_IDENTITY,
 	F_COUNT
 };
 static const char *const vm_field_names[F_COUNT] = {
 	"vcpus", "pcpus", "priority", "memory", "image", "bootargs", "initrd", "dtb",
+	"identity-map",
 };
 
 
@@ -385,6 +387,9 @@ static void parse_vm(struct cfg_ctx *c, int node, u32 id, struct cfg_vm *vm)
 	parse_bootargs(c, vm, &p);
 	vm->initrd = parse_path(c, vm, &p, F_INITRD, false, "linux/initrd.cpio.gz");
 	vm->dtb = parse_path(c, vm, &p, F_DTB, false, "linux/vm.dtb");
+	if (p.val[F_IDENTITY] && p.len[F_IDENTITY] != 0)
+		cfg_vm_err(c, vm, "identity-map", "takes no value (write 'identity-map;')");
+	vm->identity = p.val[F_IDENTITY] != NULL;
 	cfg_parse_subnodes(c, vm, node, ram_ok);
 }
 
@@ -419,6 +424,7 @@ static void parse_vms(struct cfg_ctx *c, int vms, struct cfg_system *sys)
 	}
 	sys->nr_vms = MIN(count, (u32)CFG_MAX_VMS);
 	cfg_check_macs(c, sys);
+	cfg_check_passthrough(c, sys);
 	if (count == 0)
 		sys_err(c, "/vms", "no VMs defined");
 	else if (count > CFG_MAX_VMS)
@@ -458,6 +464,7 @@ u32 config_parse(const void *blob, u64 size, const char *file, const struct cfg_
 		parse_vms(&c, vms, sys);
 	if (!c.global_errors && (vms = fdt_subnode(&fdt, root, "channels")) >= 0)
 		cfg_parse_channels(&c, vms, sys);
+	cfg_check_pt_channels(&c, sys);
 	if (c.global_errors) {
 		sys->nr_vms = 0;
 		sys->nr_channels = 0;
