@@ -268,9 +268,7 @@ void cfg_parse_passthrough(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool 
 	pt->dma = p.val[P_DMA] != NULL;
 	if (pt->dma && !vm->identity)
 		cfg_vm_err(c, vm, f, "the device does DMA and there is no IOMMU: the VM's RAM must "
-		       "be identity-mapped (guest-physical == physical) so the addresses its driver "
-		       "gives the device are real; add 'identity-map;' with 'memory' at physical "
-		       "RAM of the machine");
+		       "be identity-mapped (guest-physical == physical): add 'identity-map;'");
 	vm->nr_pt++;
 }
 

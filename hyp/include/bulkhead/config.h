@@ -12,7 +12,7 @@
 #define CFG_MAX_PRIORITY 15
 #define CFG_DEFAULT_PRIORITY 1
 #define CFG_MAX_ERRORS 32
-#define CFG_ERR_LEN 200
+#define CFG_ERR_LEN 256 /* a whole console line (log_line's buffer) */
 
 /* The VM's device window that RAM may not overlap (GIC and UART live there). */
 #define CFG_DEVWIN_BASE 0x08000000ULL
