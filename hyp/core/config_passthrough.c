@@ -272,16 +272,16 @@ void cfg_parse_passthrough(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool 
 	vm->nr_pt++;
 }
 
-/* Earlier VMs' passed-through pages, INTIDs and identity-mapped RAM are theirs: a later VM
- * that repeats one is refused. */
+/* Earlier valid VMs' passed-through pages, INTIDs and identity-mapped RAM are theirs: a later
+ * VM that repeats one is refused. (A refused VM owns nothing.) */
 static void check_against(struct cfg_ctx *c, struct cfg_vm *vm, const struct cfg_vm *o)
 {
 	char f[PT_FIELD_MAX];
 
 	if (vm->identity && o->identity &&
 	    ranges_overlap(vm->ram.base, vm->ram.size, o->ram.base, o->ram.size))
-		cfg_vm_err(c, vm, "memory", "identity-mapped RAM 0x%llx..0x%llx overlaps vm '%s''s "
-		       "(0x%llx..0x%llx)", (unsigned long long)vm->ram.base,
+		cfg_vm_err(c, vm, "memory", "identity-mapped RAM 0x%llx..0x%llx overlaps that of vm "
+		       "'%s' (0x%llx..0x%llx)", (unsigned long long)vm->ram.base,
 		       (unsigned long long)(vm->ram.base + vm->ram.size), o->name,
 		       (unsigned long long)o->ram.base, (unsigned long long)(o->ram.base + o->ram.size));
 	for (u32 d = 0; d < vm->nr_pt; d++) {
@@ -318,7 +318,8 @@ void cfg_check_passthrough(struct cfg_ctx *c, struct cfg_system *sys)
 {
 	for (u32 v = 0; v < sys->nr_vms; v++)
 		for (u32 w = 0; w < v; w++)
-			check_against(c, &sys->vm[v], &sys->vm[w]);
+			if (sys->vm[w].valid)
+				check_against(c, &sys->vm[v], &sys->vm[w]);
 }
 
 void cfg_check_pt_channels(struct cfg_ctx *c, struct cfg_system *sys)
@@ -340,8 +341,8 @@ void cfg_check_pt_channels(struct cfg_ctx *c, struct cfg_system *sys)
 				for (u32 k = 0; k < pt->nr_irqs; k++)
 					if (pt->irq[k] == CHAN_INTID0 + ch->id) {
 						field_of(f, pt, "interrupts");
-						cfg_vm_err(c, vm, f, "INTID %u is channel '%s''s doorbell "
-						       "in this VM", pt->irq[k], ch->name);
+						cfg_vm_err(c, vm, f, "INTID %u is the doorbell of "
+						       "channel '%s' in this VM", pt->irq[k], ch->name);
 					}
 				for (u32 k = 0; k < pt->nr_regs; k++) {
 					u64 b, s;
