@@ -17,6 +17,7 @@ the kernel.
 
 import hashlib
 import re
+import shutil
 import subprocess
 
 from conftest import BHPACK, ROOT
@@ -53,8 +54,13 @@ def check_kernel_log(sh):
     assert not bad, "kernel log:\n" + "\n".join(bad)
 
 
+# e2fsprogs (scripts/setup.sh installs it); /sbin is not on every user's PATH.
+DEBUGFS = shutil.which("debugfs") or shutil.which("debugfs", path="/usr/sbin:/sbin") or "debugfs"
+
+
 def debugfs_cat(image, path):
-    res = subprocess.run(["debugfs", "-R", f"cat {path}", str(image)], capture_output=True,
+    """The bytes of file `path` in the ext2 file system of `image`, read on the host."""
+    res = subprocess.run([DEBUGFS, "-R", f"cat {path}", str(image)], capture_output=True,
                          timeout=60)
     assert res.returncode == 0, res.stderr.decode(errors="replace")
     return res.stdout
