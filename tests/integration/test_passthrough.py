@@ -145,3 +145,27 @@ def test_dma_needs_identity_mapped_ram(built):
         "no IOMMU: the VM's RAM must be identity-mapped (guest-physical == physical): add "
         "'identity-map;'",
     ], res.stdout + res.stderr
+
+
+def test_refused_at_boot(system):
+    """What bhpack cannot know, the hypervisor checks against its device tree at boot: each
+    such VM is refused with file, VM and field; the other VM runs."""
+    con = system("refuse_passthrough")
+    cfg = "tests/integration/configs/refuse_passthrough.dts"
+    for vm, field, reason in (
+        ("notram", "memory", r"identity-mapped RAM 0x100000000\.\.0x101000000 is not RAM of "
+         r"this machine \(RAM starts at 0x40000000, 2048 MiB\)"),
+        ("overhyp", "memory", r"identity-mapped RAM 0x40000000\.\.0x41000000 overlaps the "
+         r"hypervisor's image \(0x40200000\.\.0x[0-9a-f]+\)"),
+        ("ramdev", "passthrough@70000000/reg", r"pages 0x70000000\.\.0x70001000 are RAM of this "
+         r"machine, not a device"),
+    ):
+        err = con.wait_for(rf"^\[hyp\] {re.escape(cfg)}: vm '{vm}': field '{field}': {reason}$")
+        refused = con.wait_for(rf"^\[hyp\] vm '{vm}': refused, not started \(see the errors "
+                               r"above\)$")
+        assert err.start() < refused.start()
+    con.wait_for(r"^\[hyp\] vm 0 'ticker': started\b")
+    wait_tick(con, "ticker", 3)
+    for vm in ("notram", "overhyp", "ramdev"):
+        assert con.lines(vm) == [], f"refused VM {vm} printed something"
+    assert_clean(con)
