@@ -4,7 +4,7 @@
 set -e
 PKGS="make gcc libc6-dev gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm \
 device-tree-compiler python3 python3-pytest \
-cpio kmod"
+cpio kmod e2fsprogs"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -3,7 +3,7 @@
 
 BHPACK := $(BUILD)/tools/bhpack
 BHPACK_SRCS := tools/bhpack/bhpack.c hyp/lib/fdt.c hyp/core/config.c hyp/core/config_devices.c \
-	hyp/core/config_channels.c hyp/core/package.c \
+	hyp/core/config_channels.c hyp/core/config_passthrough.c hyp/core/package.c \
 	hyp/core/image.c
 TOOLS_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DBH_HOST -Ihyp/include
 

@@ -20,10 +20,12 @@ enum vm_field {
 	F_INITRD,
 	F_DTB,
 	F_MANAGEMENT,
+	F_IDENTITY,
 	F_COUNT
 };
 static const char *const vm_field_names[F_COUNT] = {
 	"vcpus", "pcpus", "priority", "memory", "image", "bootargs", "initrd", "dtb", "management",
+	"identity-map",
 };
 
 
@@ -389,6 +391,9 @@ static void parse_vm(struct cfg_ctx *c, int node, u32 id, struct cfg_vm *vm)
 	if (p.val[F_MANAGEMENT] && p.len[F_MANAGEMENT] != 0)
 		cfg_vm_err(c, vm, "management", "takes no value (write: management;)");
 	vm->management = p.val[F_MANAGEMENT] != NULL;
+	if (p.val[F_IDENTITY] && p.len[F_IDENTITY] != 0)
+		cfg_vm_err(c, vm, "identity-map", "takes no value (write 'identity-map;')");
+	vm->identity = p.val[F_IDENTITY] != NULL;
 	cfg_parse_subnodes(c, vm, node, ram_ok);
 }
 
@@ -466,6 +471,7 @@ static void parse_vms(struct cfg_ctx *c, int vms, struct cfg_system *sys)
 	sys->nr_vms = MIN(count, (u32)CFG_MAX_VMS);
 	cfg_check_macs(c, sys);
 	check_management(c, sys);
+	cfg_check_passthrough(c, sys);
 	if (count == 0)
 		sys_err(c, "/vms", "no VMs defined");
 	else if (count > CFG_MAX_VMS)
@@ -507,6 +513,7 @@ u32 config_parse(const void *blob, u64 size, const char *file, const struct cfg_
 		cfg_parse_channels(&c, vms, sys);
 	if ((vms = fdt_subnode(&fdt, root, "pool")) >= 0)
 		parse_pool(&c, vms, sys);
+	cfg_check_pt_channels(&c, sys);
 	if (c.global_errors) {
 		sys->nr_vms = 0;
 		sys->nr_channels = 0;

@@ -80,8 +80,7 @@ static void parse_pl011(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram
 			   CFG_PL061_BASE);
 }
 
-/* True if a node is called base, or base@<unit address>. */
-static bool node_is(const char *name, int len, const char *base)
+bool cfg_node_is(const char *name, int len, const char *base)
 {
 	int n = (int)strlen(base);
 
@@ -348,22 +347,27 @@ static void check_disks(struct cfg_ctx *c, struct cfg_vm *vm, bool ram_ok)
 	}
 }
 
-/* The VM's subnodes: at most one pl011 (or pl011@...), virtio-blk@N disks, nothing else. */
+/* The VM's subnodes: at most one pl011 (or pl011@...), virtio-blk@N disks, virtio-net@N
+ * ports, passthrough@... devices, nothing else. */
 void cfg_parse_subnodes(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram_ok)
 {
 	const char *name;
-	int len, pl011 = -1;
+	int len, pl011 = -1, pt[CFG_MAX_PT + 1], nr_pt = 0;
 
 	for (int child = fdt_first_child(c->fdt, node); child >= 0;
 	     child = fdt_next_sibling(c->fdt, child)) {
 		name = fdt_node_name(c->fdt, child, &len);
 		if (!name)
 			continue;
-		if (node_is(name, len, "virtio-blk"))
+		if (cfg_node_is(name, len, "virtio-blk"))
 			parse_disk(c, vm, child, name, len);
-		else if (node_is(name, len, "virtio-net"))
+		else if (cfg_node_is(name, len, "virtio-net"))
 			parse_nic(c, vm, child, name, len);
-		else if (!node_is(name, len, "pl011"))
+		else if (cfg_node_is(name, len, "passthrough")) {
+			if (nr_pt < CFG_MAX_PT + 1) /* one more is refused as too many */
+				pt[nr_pt++] = child;
+		}
+		else if (!cfg_node_is(name, len, "pl011"))
 			cfg_unknown_field(c, vm, "", name, (size_t)len);
 		else if (pl011 >= 0)
 			cfg_vm_err(c, vm, "pl011", "defined twice");
@@ -373,6 +377,9 @@ void cfg_parse_subnodes(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram
 	if (pl011 >= 0)
 		parse_pl011(c, vm, pl011, ram_ok);
 	check_disks(c, vm, ram_ok);
+	/* After the virtio devices and the PL011: their places are known then. */
+	for (int i = 0; i < nr_pt; i++)
+		cfg_parse_passthrough(c, vm, pt[i], ram_ok);
 }
 
 /* A MAC address is used by one virtio-net port of the whole system: a later port repeating

@@ -34,6 +34,13 @@ void cfg_printable(char *dst, size_t cap, const char *src, size_t len);
 /* config_devices.c: a VM's device subnodes, and MAC uniqueness across the system. */
 void cfg_parse_subnodes(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram_ok);
 void cfg_check_macs(struct cfg_ctx *c, struct cfg_system *sys);
+/* True if a node is called base, or base@<unit address>. */
+bool cfg_node_is(const char *name, int len, const char *base);
+/* config_passthrough.c: a passthrough@... subnode (after the VM's other devices), the rules
+ * across VMs (ranges, interrupts, identity-mapped RAM), and against the channels. */
+void cfg_parse_passthrough(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram_ok);
+void cfg_check_passthrough(struct cfg_ctx *c, struct cfg_system *sys);
+void cfg_check_pt_channels(struct cfg_ctx *c, struct cfg_system *sys);
 /* config_channels.c: the /channels node. */
 void cfg_parse_channels(struct cfg_ctx *c, int node, struct cfg_system *sys);
 

@@ -8,6 +8,7 @@
 #include <bulkhead/log.h>
 #include <bulkhead/package.h>
 #include <bulkhead/palloc.h>
+#include <bulkhead/passthrough.h>
 #include <bulkhead/pcpu.h>
 #include <bulkhead/platform.h>
 #include <bulkhead/pool.h>
@@ -38,6 +39,33 @@ static void describe_vcpus(const struct vm *vm, char *buf, size_t len)
 				      vm->vcpu[i].pcpu);
 }
 
+/* One line per passed-through device: its pages, interrupts and DMA. */
+static void describe_passthrough(const struct vm *vm)
+{
+	if (vm->cfg.identity)
+		log_line("vm '%s': RAM identity-mapped at physical 0x%lx..0x%lx", vm->name,
+			 vm->ram_pa, vm->ram_pa + vm->ram_size);
+	for (u32 n = 0; n < vm->cfg.nr_pt; n++) {
+		const struct cfg_passthrough *pt = &vm->cfg.pt[n];
+		char buf[160];
+		size_t len = 0;
+
+		buf[0] = 0;
+		for (u32 k = 0; k < pt->nr_regs && len < sizeof(buf); k++) {
+			u64 b, s;
+
+			cfg_pt_pages(&pt->reg[k], &b, &s);
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s0x%lx..0x%lx",
+						k ? ", " : "", b, b + s);
+		}
+		for (u32 k = 0; k < pt->nr_irqs && len < sizeof(buf); k++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%u",
+						k ? " " : ", INTID ", pt->irq[k]);
+		log_line("vm '%s': %s (%s): %s mapped 1:1%s", vm->name, pt->name, pt->compatible, buf,
+			 pt->dma ? ", does DMA" : "");
+	}
+}
+
 /* Finds a file the configuration names in the package; false (with a message) if absent. */
 static bool package_file(const struct pkg *pkg, const struct cfg_vm *cfg, const char *field,
 			 const char *path, const u8 **data, u64 *size)
@@ -61,6 +89,10 @@ static struct vm *create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
 	char cpus[160];
 
 	if (!cfg->valid) {
+		log_line("vm '%s': refused, not started (see the errors above)", cfg->name);
+		return NULL;
+	}
+	if ((cfg->identity || cfg->nr_pt) && !passthrough_check_machine(pkg->source, cfg)) {
 		log_line("vm '%s': refused, not started (see the errors above)", cfg->name);
 		return NULL;
 	}
@@ -88,6 +120,7 @@ static struct vm *create_vm(const struct pkg *pkg, const struct cfg_vm *cfg)
 	log_line("vm %u '%s': started: %u vCPU%s (%s), %lu MiB RAM at IPA 0x%lx, entry 0x%lx",
 		 vm->id, vm->name, vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "", cpus,
 		 vm->ram_size >> 20, vm->ram_base, vm->load_addr);
+	describe_passthrough(vm);
 	return vm;
 }
 

@@ -157,6 +157,46 @@ static void vcpus_init(struct vm *vm)
 	}
 }
 
+/* The VM's RAM: anywhere (2 MiB aligned), or exactly at its guest-physical address if it is
+ * identity-mapped (a DMA-capable passed-through device uses guest-physical addresses). */
+static int alloc_ram(struct vm *vm)
+{
+	paddr_t taken;
+
+	if (!vm->cfg.identity) {
+		vm->ram_pa = vm_alloc_pages(vm, vm->ram_size / PAGE_SIZE, CFG_RAM_ALIGN);
+		return vm->ram_pa ? E_OK : E_NOMEM;
+	}
+	vm->ram_pa = page_alloc_at(vm->ram_base, vm->ram_size / PAGE_SIZE, &taken);
+	if (vm->ram_pa)
+		return E_OK;
+	if (taken)
+		log_line("vm '%s': field 'memory': identity-mapped RAM 0x%lx..0x%lx: physical page "
+			 "0x%lx is already in use (by the hypervisor or another VM)", vm->name,
+			 vm->ram_base, vm->ram_base + vm->ram_size, taken);
+	else
+		log_line("vm '%s': field 'memory': identity-mapped RAM 0x%lx..0x%lx is not all "
+			 "in the memory the hypervisor manages", vm->name, vm->ram_base,
+			 vm->ram_base + vm->ram_size);
+	return E_BUSY;
+}
+
+/* Maps each passed-through device's pages at their own address. */
+static int map_passthrough(struct vm *vm)
+{
+	for (u32 n = 0; n < vm->cfg.nr_pt; n++)
+		for (u32 k = 0; k < vm->cfg.pt[n].nr_regs; k++) {
+			u64 base, size;
+			int r;
+
+			cfg_pt_pages(&vm->cfg.pt[n].reg[k], &base, &size);
+			r = arch_stage2_map_device(vm, base, base, size);
+			if (r)
+				return r;
+		}
+	return E_OK;
+}
+
 int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm **out)
 {
 	struct vm *vm;
@@ -180,14 +220,15 @@ int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm *
 		r = E_INVAL;
 		goto free_slot;
 	}
-	r = E_NOMEM;
-	vm->ram_pa = vm_alloc_pages(vm, vm->ram_size / PAGE_SIZE, CFG_RAM_ALIGN);
-	if (!vm->ram_pa)
+	r = alloc_ram(vm);
+	if (r)
 		goto free_slot;
 	r = arch_vm_init(vm);
 	if (r)
 		goto free_ram;
 	r = arch_stage2_map_ram(vm, vm->ram_base, vm->ram_pa, vm->ram_size);
+	if (!r)
+		r = map_passthrough(vm);
 	if (r)
 		goto free_s2;
 	vuart_init(&vm->uart, vm, VUART_DEFAULT_INTID);
@@ -201,6 +242,7 @@ int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm *
 		goto free_s2;
 	vm->state = VM_OFF;
 	vcpus_init(vm);
+	arch_vm_passthrough_claim(vm); /* last: it cannot fail, and nothing undoes it */
 	load_images(vm);
 	ctl_vm_created(vm);
 	spin_lock(&slots_lock);
@@ -260,6 +302,7 @@ static void wait_unloaded(struct vm *vm)
 	for (u32 i = 0; i < vm->nr_vcpus; i++)
 		while (__atomic_load_n(&vm->vcpu[i].running, __ATOMIC_ACQUIRE))
 			arch_cpu_relax();
+	arch_vm_passthrough_stop(vm); /* no physical SPI left active or pending for it */
 }
 
 /* Stops every vCPU of the VM and waits until none is loaded on a CPU. Returns false if the

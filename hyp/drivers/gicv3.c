@@ -1,5 +1,6 @@
-/* Physical GICv3 driver: affinity routing, Group 1 interrupts, EOImode 0. QEMU runs without
- * EL3 here, so the GIC has a single security state (GICD_CTLR.DS = 1). */
+/* Physical GICv3 driver: affinity routing, Group 1 interrupts, EOImode 1 (priority drop and
+ * deactivation apart, so a passed-through SPI can stay active until its guest completes it).
+ * QEMU runs without EL3 here, so the GIC has a single security state (GICD_CTLR.DS = 1). */
 #include <arch/sysreg.h>
 #include <bulkhead/io.h>
 #include <drivers/gicv3.h>
@@ -9,6 +10,9 @@
 #define GICD_IGROUPR 0x0080
 #define GICD_ISENABLER 0x0100
 #define GICD_ICENABLER 0x0180
+#define GICD_ICPENDR 0x0280
+#define GICD_ICACTIVER 0x0380
+#define GICD_ICFGR 0x0C00
 #define GICD_IPRIORITYR 0x0400
 #define GICD_IROUTER 0x6100
 #define GICD_CTLR_RWP (1u << 31)
@@ -26,6 +30,7 @@
 #define GICR_TYPER_LAST (1u << 4)
 
 #define PRIO_DEFAULT 0xA0
+#define ICC_CTLR_EOIMODE (1u << 1)
 
 static paddr_t gicd, gicr_base;
 static u64 gicr_len;
@@ -95,7 +100,9 @@ bool gic_init_cpu(u32 cpu, u64 hwid)
 	isb();
 	write_sysreg(ICC_PMR_EL1, 0xFF);
 	write_sysreg(ICC_BPR1_EL1, 0);
-	write_sysreg(ICC_CTLR_EL1, 0); /* EOImode 0: EOI drops priority and deactivates */
+	/* EOImode 1: EOIR only drops the priority; DIR (or a guest's EOI through a hardware
+	 * list register) deactivates. */
+	write_sysreg(ICC_CTLR_EL1, ICC_CTLR_EOIMODE);
 	write_sysreg(ICC_IGRPEN1_EL1, 1);
 	isb();
 	return true;
@@ -130,6 +137,62 @@ void gic_eoi(u32 intid)
 {
 	write_sysreg(ICC_EOIR1_EL1, intid);
 	isb();
+	write_sysreg(ICC_DIR_EL1, intid);
+	isb();
+}
+
+void gic_drop(u32 intid)
+{
+	write_sysreg(ICC_EOIR1_EL1, intid);
+	isb();
+}
+
+u32 gic_nr_lines(void)
+{
+	u32 lines = ((io_read32(gicd + GICD_TYPER) & 0x1F) + 1) * 32;
+
+	return MIN(lines, 1020u);
+}
+
+static void spi_bit(u32 reg, u32 intid)
+{
+	io_write32(gicd + reg + (intid / 32) * 4, 1u << (intid % 32));
+}
+
+void gic_spi_quiesce(u32 intid)
+{
+	if (intid < 32 || intid >= 1020)
+		return;
+	spi_bit(GICD_ICENABLER, intid);
+	dist_wait();
+	spi_bit(GICD_ICPENDR, intid);
+	spi_bit(GICD_ICACTIVER, intid);
+}
+
+void gic_spi_setup(u32 intid, u64 hwid)
+{
+	u32 cfg;
+
+	if (intid < 32 || intid >= 1020)
+		return;
+	gic_spi_quiesce(intid);
+	cfg = io_read32(gicd + GICD_ICFGR + (intid / 16) * 4);
+	io_write32(gicd + GICD_ICFGR + (intid / 16) * 4, cfg & ~(2u << (2 * (intid % 16))));
+	io_write64(gicd + GICD_IROUTER + (intid - 32) * 8,
+		   (hwid & 0xFFFFFF) | (((hwid >> 32) & 0xFF) << 32));
+}
+
+void gic_spi_enable(u32 intid, bool enable)
+{
+	if (intid < 32 || intid >= 1020)
+		return;
+	spi_bit(enable ? GICD_ISENABLER : GICD_ICENABLER, intid);
+}
+
+void gic_spi_deactivate(u32 intid)
+{
+	if (intid >= 32 && intid < 1020)
+		spi_bit(GICD_ICACTIVER, intid);
 }
 
 void gic_send_sgi(u64 hwid, u32 sgi)

@@ -66,14 +66,16 @@ def _log_name(nodename):
 
 @pytest.fixture
 def system(request, built):
-    """system(name, smp=None, mem=None) boots configs/<name>.dts and returns its Console (after
-    the hypervisor's banner). QEMU is killed when the test ends, whatever happens."""
+    """system(name, smp=None, mem=None, extra_args=()) boots configs/<name>.dts (extra_args:
+    more QEMU arguments, e.g. devices) and returns its Console (after the hypervisor's banner).
+    QEMU is killed when the test ends, whatever happens."""
     consoles = []
 
-    def boot(name, smp=None, mem=None, banner_timeout=60):
+    def boot(name, smp=None, mem=None, banner_timeout=60, extra_args=()):
         pkg = build_package(name)
         log = _log_name(request.node.name) + (f".{len(consoles)}" if consoles else "")
-        con = Console.qemu(pkg, log_path=LOGS / f"{log}.log", smp=smp, mem=mem)
+        con = Console.qemu(pkg, log_path=LOGS / f"{log}.log", smp=smp, mem=mem,
+                           extra_args=extra_args)
         consoles.append(con)
         con.expect(BANNER, timeout=banner_timeout)
         return con

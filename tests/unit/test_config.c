@@ -926,3 +926,139 @@ TEST(config_bad_pool)
 	CHECK_EQ(p->sys.nr_vms, 0); /* a system-wide error refuses the whole system */
 	done(p);
 }
+
+/* ---- passed-through devices ---- */
+
+TEST(config_passthrough)
+{
+	struct parsed *p = parse("passthrough", 4);
+	const struct cfg_vm *v;
+	const struct cfg_passthrough *pt;
+
+	if (!p)
+		return;
+	CHECK_EQ(p->nerr, 0);
+	v = &p->sys.vm[0];
+	CHECK(v->valid);
+	CHECK(v->identity);
+	CHECK_EQ(v->nr_pt, 1);
+	pt = &v->pt[0];
+	CHECK_STR(pt->name, "passthrough@a003e00");
+	CHECK_EQ(pt->nr_regs, 1);
+	CHECK_EQ(pt->reg[0].base, 0x0a003e00);
+	CHECK_EQ(pt->reg[0].size, 0x200);
+	CHECK_EQ(pt->nr_irqs, 1);
+	CHECK_EQ(pt->irq[0], 79);
+	CHECK_EQ(pt->compatible_len, 12);
+	CHECK(memcmp(pt->compatible, "virtio,mmio", 12) == 0);
+	CHECK(pt->dma);
+	v = &p->sys.vm[1];
+	CHECK(v->valid);
+	CHECK(!v->identity);
+	CHECK_EQ(v->nr_pt, 2);
+	pt = &v->pt[0];
+	CHECK_EQ(pt->nr_regs, 2);
+	CHECK_EQ(pt->reg[1].base, 0x10100000);
+	CHECK_EQ(pt->nr_irqs, 0);
+	CHECK_EQ(pt->compatible_len, 24);
+	CHECK(memcmp(pt->compatible, "acme,widget\0acme,gadget", 24) == 0);
+	CHECK(!pt->dma);
+	CHECK_EQ(v->pt[1].nr_irqs, 2);
+	CHECK_EQ(v->pt[1].irq[1], 95);
+	done(p);
+}
+
+/* The whole pages of a range are what the VM gets. */
+TEST(config_passthrough_pages)
+{
+	struct cfg_region r = { 0x0a003e00, 0x200 };
+	u64 b, s;
+
+	cfg_pt_pages(&r, &b, &s);
+	CHECK_EQ(b, 0x0a003000);
+	CHECK_EQ(s, 0x1000);
+	r = (struct cfg_region){ 0x20000f00, 0x200 };
+	cfg_pt_pages(&r, &b, &s);
+	CHECK_EQ(b, 0x20000000);
+	CHECK_EQ(s, 0x2000);
+	r = (struct cfg_region){ 0x20000000, 0x1000 };
+	cfg_pt_pages(&r, &b, &s);
+	CHECK_EQ(b, 0x20000000);
+	CHECK_EQ(s, 0x1000);
+}
+
+TEST(config_bad_passthrough)
+{
+	struct parsed *p = parse("bad_passthrough", 0);
+	static const char *const valid[] = { "good", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'nodma': field 'passthrough@20000000/dma': the device "
+		     "does DMA and there is no IOMMU: the VM's RAM must be identity-mapped "
+		     "(guest-physical == physical): add 'identity-map;'");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'identity-map': takes no value (write "
+		     "'identity-map;')");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@0/colour': unknown field "
+		     "'colour'");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@0/reg': missing "
+		     "(required: the device's register ranges)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@0/interrupts': has 5 "
+		     "interrupts (at most 4)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@0/compatible': missing "
+		     "(required: what the VM's device tree calls the device, as in \"virtio,mmio\")");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@1/reg': must be ranges "
+		     "of 4 cells <base-hi base-lo size-hi size-lo>");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@1/compatible': must be "
+		     "one or more non-empty strings, as in \"virtio,mmio\"");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@1/dma': takes no value "
+		     "(write 'dma;')");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@2/reg': range at "
+		     "0x22000000 has size 0");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@2/compatible': must be "
+		     "one or more non-empty strings, as in \"virtio,mmio\"");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@3/reg': 0x7ffffff000 + "
+		     "0x2000 ends above 512 GiB (the 39-bit stage-2 input range)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@3/interrupts': INTID 1 is "
+		     "an SGI, not an SPI (SPIs are INTIDs 32..95)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'props': field 'passthrough@3/interrupts': INTID 4 is "
+		     "an SGI, not an SPI (SPIs are INTIDs 32..95)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'places': field 'passthrough@a/reg': pages "
+		     "0x40fff000..0x41000000 overlap the VM's RAM 0x40000000..0x41000000");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'places': field 'passthrough@b/reg': pages "
+		     "0x9000000..0x9001000 overlap the device window 0x8000000..0xa000000 (the VM's "
+		     "GIC and PL011; the hypervisor's own GIC and UART on QEMU virt)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'places': field 'passthrough@c/reg': pages "
+		     "0x30000000..0x30001000 overlap the VM's PL011 at 0x30000000");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'places': field 'passthrough@d/reg': pages "
+		     "0xa000000..0xa001000 overlap the VM's emulated virtio-blk@3 at 0xa000600 (a "
+		     "virtio slot cannot be emulated and passed through)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'irqs': field 'passthrough@a/interrupts': INTID 27 "
+		     "is a PPI, not an SPI (SPIs are INTIDs 32..95)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'irqs': field 'passthrough@a/interrupts': INTID 96 "
+		     "is beyond the virtual GIC's SPIs (32..95)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'irqs': field 'passthrough@a/interrupts': INTID 33 "
+		     "is used by the VM's PL011");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'irqs': field 'passthrough@a/interrupts': INTID 50 "
+		     "is used by the VM's emulated virtio-net@2");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'irqs': field 'passthrough@b/reg': pages "
+		     "0x20000000..0x20002000 overlap those of passthrough@a (0x20000000..0x20001000)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'irqs': field 'passthrough@b/interrupts': INTID 60 "
+		     "is given twice (also passthrough@b)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'others': field 'memory': identity-mapped RAM "
+		     "0x88000000..0x89000000 overlaps that of vm 'good' (0x80000000..0x90000000)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'others': field 'passthrough@a003e00/reg': pages "
+		     "0xa003000..0xa004000 are already passed through to vm 'good' "
+		     "(passthrough@a003e00)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'others': field 'passthrough@a003e00/interrupts': "
+		     "INTID 79 is already passed through to vm 'good' (passthrough@a003e00)");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'toomany': field 'passthrough': more than 4 "
+		     "passed-through devices in one VM");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'chanvm': field 'passthrough@20000000/interrupts': "
+		     "INTID 80 is the doorbell of channel 'chan0' in this VM");
+	CHECK_MSG(p, "bad_passthrough.dts: vm 'chanvm': field 'passthrough@20000000/reg': pages "
+		     "0x20000000..0x20001000 overlap channel 'chan1' (0x1ffff000..0x20001000)");
+	CHECK_EQ(p->nerr, 30);
+	check_valid(p, valid);
+	done(p);
+}

@@ -391,3 +391,58 @@ TEST(guest_dtb_dtc_accepts)
 	remove(path);
 	free(b);
 }
+
+/* Passed-through devices: compatible list as given, every reg range (not page-rounded),
+ * level-sensitive SPIs, dma-coherent only for a DMA device; an invalid description (no reg,
+ * no compatible, too many ranges) builds nothing. */
+TEST(guest_dtb_passthrough)
+{
+	struct guest_dtb g = two_vcpus;
+	struct fdt fdt;
+	u32 size;
+	u8 *b;
+	int n, plen = -1;
+
+	g.nr_pt = 2;
+	g.pt[0].compatible = "virtio,mmio";
+	g.pt[0].compatible_len = 12;
+	g.pt[0].nr_regs = 1;
+	g.pt[0].reg_base[0] = 0x0a003e00;
+	g.pt[0].reg_size[0] = 0x200;
+	g.pt[0].nr_irqs = 1;
+	g.pt[0].spi[0] = 47;
+	g.pt[0].dma = true;
+	g.pt[1].compatible = "acme,widget\0acme,gadget";
+	g.pt[1].compatible_len = 24;
+	g.pt[1].nr_regs = 2;
+	g.pt[1].reg_base[0] = 0x10000000;
+	g.pt[1].reg_size[0] = 0x2000;
+	g.pt[1].reg_base[1] = 0x110000000ULL;
+	g.pt[1].reg_size[1] = 0x1000;
+	b = build(&g, &size);
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	CHECK_EQ(fdt_init(&fdt, b, size), 0);
+	n = NODE(&fdt, "/passthrough@a003e00");
+	CHECK_STRINGS(&fdt, n, "compatible", "virtio,mmio");
+	CHECK_CELLS(&fdt, n, "reg", 0, 0x0a003e00, 0, 0x200);
+	CHECK_CELLS(&fdt, n, "interrupts", 0, 47, 4);
+	CHECK(fdt_getprop(&fdt, n, "dma-coherent", &plen) != NULL && plen == 0);
+	n = NODE(&fdt, "/passthrough@10000000");
+	CHECK_STRINGS(&fdt, n, "compatible", "acme,widget\0acme,gadget");
+	CHECK_CELLS(&fdt, n, "reg", 0, 0x10000000, 0, 0x2000, 1, 0x10000000, 0, 0x1000);
+	CHECK(fdt_getprop(&fdt, n, "interrupts", &plen) == NULL);
+	CHECK(fdt_getprop(&fdt, n, "dma-coherent", &plen) == NULL);
+	free(b);
+
+	g.pt[1].nr_regs = 0;
+	CHECK(build(&g, &size) == NULL);
+	g.pt[1].nr_regs = GUEST_DTB_PT_REGS + 1;
+	CHECK(build(&g, &size) == NULL);
+	g.pt[1].nr_regs = 1;
+	g.pt[1].compatible = NULL;
+	CHECK(build(&g, &size) == NULL);
+	g.nr_pt = GUEST_DTB_MAX_PT + 1;
+	CHECK(build(&g, &size) == NULL);
+}

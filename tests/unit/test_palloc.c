@@ -527,3 +527,53 @@ TEST(palloc_random_vs_model)
 	CHECK(frees_ok > 1000);
 	CHECK_EQ(mismatches, 0);
 }
+
+/* alloc_at takes exactly the range asked for, or nothing: a used page anywhere in it is
+ * reported (the first one), and ranges outside the allocator or not page aligned are refused
+ * without touching the bitmap. */
+TEST(palloc_alloc_at_exact_range)
+{
+	struct palloc pa;
+	u64 bm[2];
+	paddr_t taken = 1;
+
+	palloc_init(&pa, BASE, 100, bm);
+	palloc_release(&pa, BASE, 100 * PAGE_SIZE);
+	palloc_reserve(&pa, PG(40), PAGE_SIZE);
+	palloc_reserve(&pa, PG(45), PAGE_SIZE);
+
+	/* a free run: exactly those pages, nfree drops by that much */
+	CHECK_EQ(palloc_alloc_at(&pa, PG(10), 20, &taken), PG(10));
+	CHECK_EQ(taken, 0);
+	CHECK_EQ(pa.nfree, 100 - 2 - 20);
+	CHECK_EQ(used_mask(&pa) & bits(0, 63), bits(10, 29) | bits(40, 40) | bits(45, 45));
+
+	/* overlapping a reserved page: refused, the first used page is named, nothing taken */
+	CHECK_EQ(palloc_alloc_at(&pa, PG(35), 20, &taken), 0);
+	CHECK_EQ(taken, PG(40));
+	CHECK_EQ(palloc_alloc_at(&pa, PG(5), 10, &taken), 0);
+	CHECK_EQ(taken, PG(10)); /* overlapping the earlier allocation */
+	CHECK_EQ(pa.nfree, 100 - 2 - 20);
+
+	/* outside the covered range, unaligned, empty: refused with taken = 0 */
+	CHECK_EQ(palloc_alloc_at(&pa, BASE - PAGE_SIZE, 2, &taken), 0);
+	CHECK_EQ(taken, 0);
+	CHECK_EQ(palloc_alloc_at(&pa, PG(95), 6, &taken), 0);
+	CHECK_EQ(taken, 0);
+	CHECK_EQ(palloc_alloc_at(&pa, PG(50) + 0x800, 1, &taken), 0);
+	CHECK_EQ(taken, 0);
+	CHECK_EQ(palloc_alloc_at(&pa, PG(50), 0, &taken), 0);
+	CHECK_EQ(palloc_alloc_at(&pa, PG(50), ~0ULL, &taken), 0);
+	CHECK_EQ(pa.nfree, 100 - 2 - 20);
+
+	/* the last pages exactly; first-fit allocation then skips everything taken */
+	CHECK_EQ(palloc_alloc_at(&pa, PG(95), 5, &taken), PG(95));
+	CHECK_EQ(palloc_alloc(&pa, 10, PAGE_SIZE), PG(0));
+	CHECK_EQ(palloc_alloc(&pa, 10, PAGE_SIZE), PG(30));
+
+	/* freed, the same range can be taken again */
+	CHECK(palloc_free(&pa, PG(10), 20));
+	CHECK_EQ(palloc_alloc_at(&pa, PG(10), 20, &taken), PG(10));
+	CHECK(!palloc_free(&pa, PG(44), 2)); /* 44 is free: a bad free changes nothing */
+	CHECK_EQ(palloc_alloc_at(&pa, PG(41), 4, &taken), PG(41));
+}

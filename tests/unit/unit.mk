@@ -5,7 +5,7 @@
 UNIT_DIR := $(BUILD)/unit
 UNIT_BIN := $(UNIT_DIR)/unit_tests
 UNIT_CODE := hyp/lib/fdt.c hyp/lib/fdt_write.c hyp/core/config.c hyp/core/config_devices.c \
-	hyp/core/config_channels.c hyp/core/package.c \
+	hyp/core/config_channels.c hyp/core/config_passthrough.c hyp/core/package.c \
 	hyp/arch/aarch64/guest_dtb.c
 UNIT_CODE += $(wildcard hyp/core/mem/palloc.c hyp/arch/aarch64/stage2_pt.c \
 			hyp/arch/aarch64/mmio_decode.c hyp/core/mmio.c hyp/core/image.c \

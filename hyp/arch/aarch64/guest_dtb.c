@@ -211,6 +211,48 @@ static void write_ivc(struct fdtw *w, const struct guest_dtb *g)
 	}
 }
 
+/* Passed-through devices: the node the machine's own tree would have (reg and interrupts as
+ * the configuration gives them, level-sensitive SPIs), named passthrough@<first reg base>. */
+static void write_passthrough(struct fdtw *w, const struct guest_dtb *g)
+{
+	for (u32 i = 0; i < g->nr_pt; i++) {
+		u32 reg[4 * GUEST_DTB_PT_REGS], irq[3 * GUEST_DTB_PT_IRQS];
+
+		for (u32 k = 0; k < g->pt[i].nr_regs; k++) {
+			reg[4 * k] = (u32)(g->pt[i].reg_base[k] >> 32);
+			reg[4 * k + 1] = (u32)g->pt[i].reg_base[k];
+			reg[4 * k + 2] = (u32)(g->pt[i].reg_size[k] >> 32);
+			reg[4 * k + 3] = (u32)g->pt[i].reg_size[k];
+		}
+		for (u32 k = 0; k < g->pt[i].nr_irqs; k++) {
+			irq[3 * k] = GIC_SPI;
+			irq[3 * k + 1] = g->pt[i].spi[k];
+			irq[3 * k + 2] = IRQ_LEVEL_HIGH;
+		}
+		begin_unit_node(w, "passthrough", g->pt[i].reg_base[0]);
+		fdtw_prop(w, "compatible", g->pt[i].compatible, g->pt[i].compatible_len);
+		fdtw_prop_cells(w, "reg", reg, 4 * g->pt[i].nr_regs);
+		if (g->pt[i].nr_irqs)
+			fdtw_prop_cells(w, "interrupts", irq, 3 * g->pt[i].nr_irqs);
+		if (g->pt[i].dma)
+			fdtw_prop_empty(w, "dma-coherent");
+		fdtw_end_node(w);
+	}
+}
+
+/* The passed-through devices' descriptions are usable. */
+static bool pt_valid(const struct guest_dtb *g)
+{
+	if (g->nr_pt > GUEST_DTB_MAX_PT)
+		return false;
+	for (u32 i = 0; i < g->nr_pt; i++)
+		if (!g->pt[i].nr_regs || g->pt[i].nr_regs > GUEST_DTB_PT_REGS ||
+		    g->pt[i].nr_irqs > GUEST_DTB_PT_IRQS || !g->pt[i].compatible ||
+		    !g->pt[i].compatible_len)
+			return false;
+	return true;
+}
+
 static void write_chosen(struct fdtw *w, const struct guest_dtb *g)
 {
 	char path[NAME_LEN];
@@ -234,7 +276,7 @@ u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g)
 
 	if (!g || g->nr_vcpus == 0 || g->nr_vcpus > GUEST_DTB_MAX_VCPUS || !g->ram_size ||
 	    g->initrd_end < g->initrd_start || g->nr_virtio > GUEST_DTB_MAX_VIRTIO ||
-	    g->nr_ivc > GUEST_DTB_MAX_IVC || g->power_pin > 7)
+	    g->nr_ivc > GUEST_DTB_MAX_IVC || g->power_pin > 7 || !pt_valid(g))
 		return 0;
 	fdtw_init(&w, buf, size);
 	fdtw_begin_node(&w, "");
@@ -250,6 +292,7 @@ u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g)
 	write_gpio(&w, g);
 	write_virtio(&w, g);
 	write_ivc(&w, g);
+	write_passthrough(&w, g);
 	fdtw_end_node(&w);
 	r = fdtw_finish(&w);
 	return r > 0 ? (u32)r : 0;

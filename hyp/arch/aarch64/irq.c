@@ -1,5 +1,5 @@
 /* Physical interrupts of the hypervisor: the scheduler's timer, the reschedule kick between
- * CPUs, and console input. Interrupts stay masked in the hypervisor; they are taken on an exit
+ * CPUs, console input, and passed-through SPIs (handed to vgic_hw.c). Interrupts stay masked in the hypervisor; they are taken on an exit
  * from a guest, or polled after a WFI in the idle loop. */
 #include <arch/cpu.h>
 #include <arch/sysreg.h>
@@ -60,6 +60,8 @@ u32 arch_irq_poll(void)
 			sched_timer();
 		} else if (intid == plat.uart_irq) {
 			console_irq();
+		} else if (vgic_hw_forward(intid)) {
+			continue; /* priority dropped; the guest's completion deactivates it */
 		} else {
 			log_line("CPU %u: unexpected interrupt %u", this_pcpu()->id, intid);
 		}

@@ -98,6 +98,14 @@ int arch_stage2_map_ram(struct vm *vm, gpa_t ipa, paddr_t pa, u64 size)
 	return r;
 }
 
+int arch_stage2_map_device(struct vm *vm, gpa_t ipa, paddr_t pa, u64 size)
+{
+	int r = s2pt_map(&vm->arch.s2.pt, ipa, pa, size, S2_MEM_DEVICE);
+
+	tlb_flush_vm(vm);
+	return r;
+}
+
 void arch_vm_destroy(struct vm *vm)
 {
 	s2pt_destroy(&vm->arch.s2.pt);

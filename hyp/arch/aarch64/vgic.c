@@ -21,6 +21,8 @@
 #define LR_PENDING (1ULL << 62)
 #define LR_ACTIVE (1ULL << 63)
 #define LR_GROUP1 (1ULL << 60)
+#define LR_HW (1ULL << 61)
+#define LR_PINTID_SHIFT 32
 #define LR_EOI (1ULL << 41)
 #define LR_PRIO_SHIFT 48
 #define ICH_HCR_EN BIT(0)
@@ -82,6 +84,9 @@ void vgic_init_vm(struct vm *vm)
 	memset(d, 0, sizeof(*d));
 	for (u32 i = 0; i < VGIC_NR_SPIS; i++)
 		virq_reset(&d->spi[i], false);
+	for (u32 n = 0; n < vm->cfg.nr_pt; n++)
+		for (u32 k = 0; k < vm->cfg.pt[n].nr_irqs; k++)
+			d->spi[vm->cfg.pt[n].irq[k] - VGIC_NR_PRIVATE].hw = true;
 }
 
 void vgic_init_vcpu(struct vcpu *v)
@@ -234,7 +239,7 @@ static bool fold(struct vcpu *v)
 		q->active = (lr & LR_ACTIVE) != 0;
 		if (lr & (LR_ACTIVE | LR_PENDING)) {
 			if (lr & LR_PENDING) { /* not yet acknowledged: give it back */
-				q->pending = q->edge || q->level;
+				q->pending = q->edge || q->level || q->hw;
 				q->lr = 0;
 				lr_free(c, n);
 				touch(v->vm, v, intid);
@@ -262,7 +267,9 @@ static u64 lr_value(const struct virq *q, u32 intid, bool pending, bool active)
 		lr |= LR_PENDING;
 	if (active)
 		lr |= LR_ACTIVE;
-	if (!q->edge)
+	if (q->hw) /* the guest's completion deactivates the physical SPI, no exit */
+		lr |= LR_HW | (u64)intid << LR_PINTID_SHIFT;
+	else if (!q->edge)
 		lr |= LR_EOI; /* level: completion must be seen to resample the line */
 	return lr;
 }
@@ -328,7 +335,7 @@ static void flush(struct vcpu *v)
 		if (!(c->lr_used & BIT(n)))
 			continue;
 		struct virq *q = vgic_virq(v, c->lr_intid[n]);
-		if (q->active && q->pending && q->edge && deliverable(v->vm, q)) {
+		if (q->active && q->pending && q->edge && !q->hw && deliverable(v->vm, q)) {
 			q->pending = false;
 			lr_access(n, true, lr_value(q, c->lr_intid[n], true, true));
 		}
@@ -343,10 +350,12 @@ static void flush(struct vcpu *v)
 			overflow = true;
 			break;
 		}
-		bool pend = (!q->active || q->pending) && deliverable(v->vm, q);
-		lr_access(n, true, lr_value(q, (u32)intid, pend, q->active));
-		v->irqs_injected += pend;
-		if (q->edge)
+		/* Never pending and active with HW = 1: the physical SPI holds the pending state. */
+		bool pend = q->hw ? !q->active : !q->active || q->pending;
+		bool inject = pend && deliverable(v->vm, q);
+		lr_access(n, true, lr_value(q, (u32)intid, inject, q->active));
+		v->irqs_injected += inject;
+		if (q->edge || (q->hw && pend))
 			q->pending = false;
 		q->lr = (u8)(n + 1);
 		c->lr_used |= (u16)BIT(n);
@@ -516,6 +525,8 @@ void vgic_bits_write(struct vm *vm, struct vcpu *v, u32 first, enum vgic_field f
 			continue;
 		}
 		*field_of(q, f) = set;
+		if (q->hw)
+			vgic_hw_changed(first + i, f, set);
 		struct vcpu *t = first + i < VGIC_NR_PRIVATE ? v : vm_vcpu(vm, q->target);
 		if (t) {
 			touch(vm, t, first + i);

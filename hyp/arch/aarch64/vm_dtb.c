@@ -1,6 +1,6 @@
 /* The device tree a VM boots with, from its configuration: QEMU virt's layout with the VM's
- * RAM, vCPUs, GIC, timer, PL011, PL061 power button, virtio devices, command line and initrd
- * (guest_dtb.c writes it). */
+ * RAM, vCPUs, GIC, timer, PL011, PL061 power button, virtio devices, channels, passed-through
+ * devices, command line and initrd (guest_dtb.c writes it). */
 #include <arch/guest_dtb.h>
 #include <arch/vgic.h>
 #include <bulkhead/arch.h>
@@ -48,5 +48,24 @@ u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size)
 		g.ivc[i].peer = e->peer->name;
 	}
 	g.nr_ivc = vm->nr_ivc;
+	_Static_assert(CFG_MAX_PT <= GUEST_DTB_MAX_PT && CFG_PT_MAX_REGS <= GUEST_DTB_PT_REGS &&
+			       CFG_PT_MAX_IRQS <= GUEST_DTB_PT_IRQS,
+		       "room for every passed-through device");
+	for (u32 i = 0; i < vm->cfg.nr_pt; i++) {
+		const struct cfg_passthrough *pt = &vm->cfg.pt[i];
+
+		g.pt[i].compatible = pt->compatible;
+		g.pt[i].compatible_len = pt->compatible_len;
+		g.pt[i].nr_regs = pt->nr_regs;
+		for (u32 k = 0; k < pt->nr_regs; k++) {
+			g.pt[i].reg_base[k] = pt->reg[k].base;
+			g.pt[i].reg_size[k] = pt->reg[k].size;
+		}
+		g.pt[i].nr_irqs = pt->nr_irqs;
+		for (u32 k = 0; k < pt->nr_irqs; k++)
+			g.pt[i].spi[k] = pt->irq[k] - 32;
+		g.pt[i].dma = pt->dma;
+	}
+	g.nr_pt = vm->cfg.nr_pt;
 	return guest_dtb_build(buf, size, &g);
 }

@@ -109,6 +109,9 @@ static int check_system(struct ctl_req *r, const char *file)
 		return ctl_fail(r, BHC_ECONFIG, "%s: /pool: the pool is set aside at boot", file);
 	if (c->management)
 		return refuse(r, file, "management", "only a boot-time VM can be the management VM");
+	if (c->identity || c->nr_pt)
+		return refuse(r, file, c->nr_pt ? "passthrough" : "identity-map",
+			      "physical devices and identity-mapped RAM are given at boot only");
 	for (u32 id = 0; id < MAX_VMS; id++) {
 		const struct vm *vm = vm_get(id);
 

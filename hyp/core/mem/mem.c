@@ -67,6 +67,16 @@ paddr_t page_alloc(u64 npages, u64 align)
 	return pa;
 }
 
+paddr_t page_alloc_at(paddr_t addr, u64 npages, paddr_t *taken)
+{
+	spin_lock(&lock);
+	paddr_t pa = palloc_alloc_at(&pool, addr, npages, taken);
+	spin_unlock(&lock);
+	if (pa)
+		arch_zero_pages(arch_phys_to_virt(pa), npages * PAGE_SIZE);
+	return pa;
+}
+
 void page_free(paddr_t addr, u64 npages)
 {
 	arch_zero_pages(arch_phys_to_virt(addr), npages * PAGE_SIZE); /* scrub before reuse */

@@ -93,6 +93,26 @@ paddr_t palloc_alloc(struct palloc *pa, u64 npages, u64 align)
 	return 0;
 }
 
+paddr_t palloc_alloc_at(struct palloc *pa, paddr_t addr, u64 npages, paddr_t *taken)
+{
+	u64 first;
+
+	*taken = 0;
+	if (!npages || addr < pa->base || !IS_ALIGNED(addr - pa->base, PAGE_SIZE))
+		return 0;
+	first = (addr - pa->base) >> PAGE_SHIFT;
+	if (first >= pa->npages || npages > pa->npages - first)
+		return 0;
+	for (u64 i = first; i < first + npages; i++) {
+		if (used(pa, i)) {
+			*taken = pa->base + (i << PAGE_SHIFT);
+			return 0;
+		}
+	}
+	set_range(pa, first, npages, true);
+	return addr;
+}
+
 bool palloc_free(struct palloc *pa, paddr_t addr, u64 npages)
 {
 	if (!npages || addr < pa->base || !IS_ALIGNED(addr - pa->base, PAGE_SIZE))

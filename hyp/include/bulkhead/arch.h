@@ -71,6 +71,15 @@ u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size);
 int arch_vm_init(struct vm *vm);
 /* Returns the VM's interrupt controller to its reset state (all vCPUs stopped). */
 void arch_vm_reset(struct vm *vm);
+/* Passed-through devices: maps physical device pages at the same guest-physical address
+ * (Device memory); routes the VM's passed-through SPIs to the physical CPU of its vCPU 0
+ * (each stays disabled until the guest enables it); and, when the VM stops or resets,
+ * disables them and clears their pending and active state. */
+int arch_stage2_map_device(struct vm *vm, gpa_t ipa, paddr_t pa, u64 size);
+void arch_vm_passthrough_claim(struct vm *vm);
+void arch_vm_passthrough_stop(struct vm *vm);
+/* Number of interrupt lines (INTIDs 0..n-1) of the interrupt controller. */
+u32 arch_irq_nr_lines(void);
 /* Frees the VM's stage-2 tables. */
 void arch_vm_destroy(struct vm *vm);
 /* Maps guest-physical [ipa, ipa+size) to physical pa as normal RAM. */

@@ -12,7 +12,7 @@
 #define CFG_MAX_PRIORITY 15
 #define CFG_DEFAULT_PRIORITY 1
 #define CFG_MAX_ERRORS 32
-#define CFG_ERR_LEN 200
+#define CFG_ERR_LEN 256 /* a whole console line (log_line's buffer) */
 
 /* The VM's device window that RAM may not overlap (GIC and UART live there). */
 #define CFG_DEVWIN_BASE 0x08000000ULL
@@ -67,6 +67,35 @@ struct cfg_nic {
 	char sw[CFG_NAME_MAX];  /* the switch's name */
 };
 
+/* A passed-through physical device (docs/config.md, passthrough@...): its register ranges,
+ * mapped at the same guest-physical address (whole 4 KiB pages), and its SPIs, delivered to
+ * the VM as the same INTIDs. */
+#define CFG_MAX_PT 4       /* passed-through devices per VM */
+#define CFG_PT_MAX_REGS 4  /* register ranges per device */
+#define CFG_PT_MAX_IRQS 4  /* interrupts per device */
+#define CFG_PT_COMPAT_MAX 128 /* bytes of its 'compatible' list, NULs included */
+#define CFG_PT_INTID_MAX 95   /* the virtual GIC's last SPI */
+
+struct cfg_passthrough {
+	char name[CFG_NAME_MAX];        /* the node's name, for messages ("passthrough@a003e00") */
+	u32 nr_regs;
+	struct cfg_region reg[CFG_PT_MAX_REGS]; /* as the device tree shows them (any alignment) */
+	u32 nr_irqs;
+	u32 irq[CFG_PT_MAX_IRQS];       /* INTIDs of SPIs, 32..CFG_PT_INTID_MAX */
+	const char *compatible;         /* string list, into the configuration DTB */
+	u32 compatible_len;             /* its bytes, the last NUL included */
+	bool dma;                       /* the device does DMA (needs identity-mapped RAM) */
+};
+
+/* The whole 4 KiB pages a register range occupies: what the VM is really given. */
+static inline void cfg_pt_pages(const struct cfg_region *r, u64 *base, u64 *size)
+{
+	u64 end = (r->base + r->size + 0xFFFULL) & ~0xFFFULL;
+
+	*base = r->base & ~0xFFFULL;
+	*size = end - *base;
+}
+
 struct cfg_vm {
 	char name[CFG_NAME_MAX];
 	u32 id; /* index in the file */
@@ -87,6 +116,9 @@ struct cfg_vm {
 			       * CFG_MAX_VIRTIO) */
 	struct cfg_nic nic[CFG_MAX_VIRTIO];
 	bool management;      /* the management VM: its control requests are served */
+	bool identity;        /* RAM identity-mapped: guest-physical == physical (identity-map) */
+	u32 nr_pt;            /* passed-through devices, in file order */
+	struct cfg_passthrough pt[CFG_MAX_PT];
 };
 
 struct cfg_errors {

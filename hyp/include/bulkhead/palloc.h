@@ -25,12 +25,18 @@ void palloc_reserve(struct palloc *pa, paddr_t base, u64 size);
 /* Allocates npages contiguous pages aligned to align bytes (a power of two >= 4 KiB).
  * Returns the physical address, or 0 if there is no such run. */
 paddr_t palloc_alloc(struct palloc *pa, u64 npages, u64 align);
-/* Frees pages from palloc_alloc. Returns false (and changes nothing) if any page in the range
+/* Allocates exactly [addr, addr + npages pages) (identity-mapped VM RAM). Returns addr, or 0
+ * if the range is not page aligned or not entirely covered (*taken = 0), or if a page in it is
+ * in use (*taken = the first such page); nothing is changed then. */
+paddr_t palloc_alloc_at(struct palloc *pa, paddr_t addr, u64 npages, paddr_t *taken);
+/* Frees pages from palloc_alloc or palloc_alloc_at. Returns false (and changes nothing) if any page in the range
  * is outside the allocator or already free: a double free is a bug the caller must see. */
 bool palloc_free(struct palloc *pa, paddr_t addr, u64 npages);
 
 /* The hypervisor's allocator (mem.c): zeroed pages, scrubbed again when freed. */
 paddr_t page_alloc(u64 npages, u64 align);
+/* The same at a fixed address (zeroed); 0 and *taken as palloc_alloc_at. */
+paddr_t page_alloc_at(paddr_t addr, u64 npages, paddr_t *taken);
 void page_free(paddr_t addr, u64 npages);
 u64 page_free_count(void);
 

@@ -19,6 +19,9 @@
 #define GUEST_DTB_IVC_DOORBELL 0x1000ULL /* a channel's doorbell page */
 #define GUEST_DTB_GPIO_SIZE 0x1000ULL    /* the PL061 */
 #define GUEST_DTB_KEY_POWER 116          /* Linux's KEY_POWER (input-event-codes.h) */
+#define GUEST_DTB_MAX_PT 4               /* passed-through devices */
+#define GUEST_DTB_PT_REGS 4              /* register ranges of one */
+#define GUEST_DTB_PT_IRQS 4              /* interrupts of one */
 
 /* Interrupt numbers (PPIs as the GIC binding counts them: INTID - 16). */
 #define GUEST_DTB_PPI_MAINT 9   /* GIC maintenance, INTID 25 */
@@ -57,12 +60,23 @@ struct guest_dtb {
 		const char *name;    /* the channel's name */
 		const char *peer;    /* the other VM's name */
 	} ivc[GUEST_DTB_MAX_IVC];
+	u32 nr_pt;                   /* passed-through devices, at most GUEST_DTB_MAX_PT */
+	struct {
+		const char *compatible; /* string list ... */
+		u32 compatible_len;     /* ... of this many bytes, NULs included */
+		u32 nr_regs;            /* 1..GUEST_DTB_PT_REGS */
+		u64 reg_base[GUEST_DTB_PT_REGS], reg_size[GUEST_DTB_PT_REGS];
+		u32 nr_irqs;            /* 0..GUEST_DTB_PT_IRQS */
+		u32 spi[GUEST_DTB_PT_IRQS]; /* SPI numbers (47 -> INTID 79), level-sensitive */
+		bool dma;               /* dma-coherent */
+	} pt[GUEST_DTB_MAX_PT];
 };
 
 /* Writes the VM's DTB into buf (size bytes; 8-byte alignment is the caller's business, Linux
  * wants it). Returns its size, or 0 if it does not fit or g is invalid (no vCPU or more than
- * GUEST_DTB_MAX_VCPUS, an empty RAM, an initrd ending before it starts, too many virtio or
- * channels, a power pin above 7). */
+ * GUEST_DTB_MAX_VCPUS, an empty RAM, an initrd ending before it starts, too many virtio,
+ * channels or passed-through devices, a passed-through device without reg or compatible, a
+ * power pin above 7). */
 u32 guest_dtb_build(void *buf, u32 size, const struct guest_dtb *g);
 
 #endif

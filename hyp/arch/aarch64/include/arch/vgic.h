@@ -26,6 +26,8 @@ struct virq {
 	u8 target; /* SPI: vCPU it is routed to */
 	u8 lr;     /* list register index + 1 while in one, else 0 */
 	bool enabled, pending, active, level, edge, group1;
+	bool hw;   /* a passed-through physical SPI (same INTID): delivered in a hardware-linked
+		    * list register, the guest's completion deactivates the physical one */
 };
 
 /* Per vCPU: its private interrupts (SGIs, PPIs) and list register bookkeeping. */
@@ -96,6 +98,12 @@ void vgic_cfg_write(struct vm *vm, struct vcpu *v, u32 first, u32 val);
 bool vgic_reg64_read(u64 reg, u64 off, u32 width, u64 *value);
 /* The PrimeCell/CoreSight id registers at 0xFFD0..0xFFFC of both frames. */
 u32 vgic_id_reg(u64 offset);
+
+/* Passed-through SPIs (vgic_hw.c). A physical SPI fired: if a VM owns it, the priority is
+ * dropped, it stays active and its virtual copy is made pending; returns false otherwise. */
+bool vgic_hw_forward(u32 intid);
+/* The guest enabled/disabled or deactivated (through GICD registers) a passed-through SPI. */
+void vgic_hw_changed(u32 intid, enum vgic_field f, bool set);
 
 /* Number of list registers (from ICH_VTR_EL2). */
 void vgic_probe(void);
