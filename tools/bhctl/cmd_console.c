@@ -171,7 +171,7 @@ int cmd_console(struct ctx *c, int argc, char **argv)
 		return EXIT_USAGE;
 	if ((rc = resolve_vm(c, arg, &vm)))
 		return rc;
-	ref.id = vm.id;
+	ref = (struct bhc_vm_ref){ .id = vm.id };
 	c->ch.console_vm = vm.id;
 	c->ch.on_console = console_output;
 	if ((rc = op_simple(c, BHC_CONSOLE_ATTACH, &ref, sizeof(ref), NULL, 0, "console", NULL)))

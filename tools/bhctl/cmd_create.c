@@ -164,7 +164,7 @@ int cmd_create(struct ctx *c, int argc, char **argv)
 		goto out;
 	for (unsigned i = 0; i < cf.nr_blobs && !rc; i++)
 		rc = load_blob(c, id, cf.vm->name, &cf.blob[i]);
-	ref.id = id;
+	ref = (struct bhc_vm_ref){ .id = id };
 	if (!rc && !paused)
 		rc = op_simple(c, BHC_START, &ref, sizeof(ref), NULL, 0, "start", NULL);
 	if (rc) {

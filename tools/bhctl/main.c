@@ -167,8 +167,8 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[i]);
 	if (!cmd) {
-		fprintf(stderr, "bhctl: unknown command '%s' (bhctl --help lists them)\n",
-			argv[i]);
+		fprintf(stderr, "bhctl: unknown command '%s'\n", argv[i]);
+		main_usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (want_help(cmd, argc - i, argv + i))
