@@ -67,11 +67,16 @@ class FakeHyp:
     """Serves one pty. self.requests: (type, seq, payload) received; self.errors: every
     protocol violation bhctl made (a test asserts it is empty)."""
 
-    def __init__(self):
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.master)
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
+    def __init__(self, fd=None):
+        """Serves a new pty (bhctl opens self.path), or fd: a connected socket (a QEMU
+        virtio-console port's chardev)."""
+        if fd is None:
+            self.master, self.slave = os.openpty()
+            tty.setraw(self.master)
+            tty.setraw(self.slave)
+            self.path = os.ttyname(self.slave)
+        else:
+            self.master, self.slave, self.path = fd, None, None
         self.requests, self.errors = [], []
         self.vms = {0: VM(0, "mgmt", flags=1, pcpus=(0,), ram=(0x40000000, 512 << 20))}
         self.nr_pcpus = 4
@@ -95,18 +100,23 @@ class FakeHyp:
         self.running = False
         self.thread.join(2)
         os.close(self.master)
-        os.close(self.slave)
+        if self.slave is not None:
+            os.close(self.slave)
 
     def types(self):
         return [t for t, _, _ in self.requests]
 
     # ---- wire ----
+    def _write_all(self, data):
+        while data:
+            data = data[os.write(self.master, data):]
+
     def _write(self, data):
         if not self.split:
-            os.write(self.master, data)
+            self._write_all(data)
             return
         for i in range(0, len(data), self.split):
-            os.write(self.master, data[i:i + self.split])
+            self._write_all(data[i:i + self.split])
             time.sleep(0.001)
 
     def send(self, typ, seq, payload, version=None):
@@ -129,6 +139,8 @@ class FakeHyp:
             try:
                 chunk = os.read(self.master, 65536)
             except OSError:
+                return
+            if not chunk:
                 return
             self.buf += chunk
             while len(self.buf) >= HDR.size:
