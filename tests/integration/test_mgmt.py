@@ -12,6 +12,7 @@ management VM's control service, VM pool, destroy, pause) lands: remove the skip
 MgmtShell is the helper they share: the management VM's shell plus `bhctl` with exit codes.
 """
 
+import os
 import re
 import socket
 import subprocess
@@ -38,6 +39,8 @@ LOGS = ROOT / "build" / "logs"
 PORT_NAME = "bulkhead.ctl"  # BHC_PORT_NAME
 NEEDS_HYP = "needs the hypervisor's control service (issue #5, hypervisor side)"
 
+if HAVE_LINUX and not MGMT_INITRD.is_file() and os.environ.get("BH_REQUIRE_LINUX") == "1":
+    raise RuntimeError("BH_REQUIRE_LINUX=1 but there is no " + str(MGMT_INITRD))
 requires_mgmt = pytest.mark.skipif(
     not (HAVE_LINUX and MGMT_INITRD.is_file()),
     reason="no build/linux/mgmt-initramfs.cpio.gz: run scripts/fetch-linux.sh",
@@ -154,6 +157,23 @@ def test_bhctl_over_a_real_virtio_console_port(direct):
     assert out == ["/tmp/bad.dts: vm 'demo': field 'image': '/tmp/nope.bin': "
                    "No such file or directory"], out
     assert len(hyp.requests) == sent
+
+    # console on the VM's own terminal (raw mode): keys go out as they are, the fake echoes
+    # them as "echo:<bytes>", Ctrl-\ detaches and the shell works again afterwards.
+    sh.con.send("bhctl console 1\n")
+    sh.con.wait_until(lambda: any("bhctl: attached to 'created1'" in t for t in sh.lines()),
+                      "bhctl console's attach line", CMD_TIMEOUT)
+    sh.con.wait_until(lambda: any("login banner" in t for t in sh.lines()),
+                      "the console event sent on attach", CMD_TIMEOUT)
+    sh.con.send("xyz")
+    sh.con.wait_until(lambda: b"".join(p[8:] for t, _, p in list(hyp.requests)
+                                       if t == fh.CONSOLE_INPUT) == b"xyz",
+                      "the keys as CONSOLE_INPUT", CMD_TIMEOUT)
+    sh.con.send("\x1c")
+    sh.con.wait_until(lambda: any("bhctl: detached from 'created1'" in t for t in sh.lines()),
+                      "bhctl console's detach line", CMD_TIMEOUT)
+    assert hyp.types()[-1] == fh.CONSOLE_DETACH
+    assert sh.run("echo still-a-shell") == ["still-a-shell"]
 
     # One bhctl at a time: the port is busy while a console is attached.
     sh.run("(sleep 20 | bhctl console 1 >/tmp/con.out 2>&1 &) ; sleep 2")
