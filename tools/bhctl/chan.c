@@ -227,7 +227,7 @@ static int parse_one(struct chan *ch, struct bhc_msg *m)
 	if (h.version != BHC_VERSION) {
 		fprintf(stderr,
 			"bhctl: the hypervisor speaks control protocol version %u; this bhctl "
-			"speaks version %u\n",
+			"speaks version %d\n",
 			h.version, BHC_VERSION);
 		return -1;
 	}

@@ -144,7 +144,7 @@ void print_hello(FILE *f, const struct bhc_hello *h)
 	fmt_size(tot, sizeof(tot), h->pool_total);
 	fmt_size(fr, sizeof(fr), h->pool_free);
 	fprintf(f, "hypervisor       Bulkhead %s\n", h->hyp_version);
-	fprintf(f, "protocol         %u (bhctl %u)\n", h->version, BHC_VERSION);
+	fprintf(f, "protocol         %u (bhctl %d)\n", h->version, BHC_VERSION);
 	fprintf(f, "physical cpus    %u\n", h->nr_pcpus);
 	fprintf(f, "vms              %u of at most %u\n", h->nr_vms, h->max_vms);
 	fprintf(f, "pool             %s free of %s (%llu of %llu bytes)\n", fr, tot,

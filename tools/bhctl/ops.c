@@ -67,7 +67,7 @@ static void clean_info(struct bhc_vm_info *vm)
 static int check_info(const struct bhc_vm_info *vm)
 {
 	if (vm->nr_vcpus > BHC_MAX_VCPUS) {
-		fprintf(stderr, "bhctl: protocol error: VM %u claims %u vCPUs (at most %u)\n",
+		fprintf(stderr, "bhctl: protocol error: VM %u claims %u vCPUs (at most %d)\n",
 			vm->id, vm->nr_vcpus, BHC_MAX_VCPUS);
 		return EXIT_CHAN;
 	}
@@ -90,7 +90,7 @@ int op_hello(struct ctx *c, struct bhc_hello *h)
 	copy_name(h->hyp_version, h->hyp_version, sizeof(h->hyp_version));
 	if (h->version != BHC_VERSION) {
 		fprintf(stderr, "bhctl: the hypervisor speaks control protocol version %u; "
-			"this bhctl speaks version %u\n", h->version, BHC_VERSION);
+			"this bhctl speaks version %d\n", h->version, BHC_VERSION);
 		return EXIT_CHAN;
 	}
 	return 0;
@@ -152,7 +152,7 @@ int op_stats(struct ctx *c, uint32_t id, struct bhc_vm_stats *st)
 	if ((rc = check_info(&st->info)))
 		return rc;
 	if (st->nr_devs > BHC_MAX_DEVS) {
-		fprintf(stderr, "bhctl: protocol error: STATS claims %u devices (at most %u)\n",
+		fprintf(stderr, "bhctl: protocol error: STATS claims %u devices (at most %d)\n",
 			st->nr_devs, BHC_MAX_DEVS);
 		return EXIT_CHAN;
 	}
