@@ -7,6 +7,8 @@
 #                                     crc32c_generic (ext4 needs it) with their dependencies and
 #                                     a modules.dep for modprobe (not loaded), and gpio_keys and
 #                                     evdev (the power button; init loads them)
+#     build/linux/mgmt-initramfs.cpio.gz  the management VM's: the above plus bhctl, dtc and
+#                                     /guests (scripts/mgmt-initramfs.sh, called at the end)
 # Nothing is compiled; downloads stay in cache/ (ignored by git). Idempotent: a second run
 # downloads nothing and rebuilds only outputs older than their inputs. Needs root (or sudo)
 # the first time: it adds the arm64 architecture to dpkg and installs cpio and kmod (depmod)
@@ -150,3 +152,6 @@ if [ ! -f "$INITRD" ] || [ linux/init -nt "$INITRD" ] || [ scripts/fetch-linux.s
 fi
 [ "$(cat "$OUT/VERSION" 2>/dev/null)" = "$KV" ] || echo "$KV" >"$OUT/VERSION"
 [ "$(cat "$OUT/.source" 2>/dev/null)" = "$source" ] || echo "$source" >"$OUT/.source"
+
+# ---- the management VM's initramfs ----
+scripts/mgmt-initramfs.sh

@@ -2,7 +2,8 @@
 # Installs what building, running and testing Bulkhead needs on Debian 12 (as root, or with
 # sudo). Installs only what is missing, so it is quick once done.
 set -e
-PKGS="make gcc libc6-dev gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm \
+PKGS="make gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu \
+qemu-system-arm \
 device-tree-compiler python3 python3-pytest \
 cpio kmod e2fsprogs"
 missing=""

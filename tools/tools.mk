@@ -17,3 +17,22 @@ $(BHPACK): $(BHPACK_SRCS) $(wildcard hyp/include/bulkhead/*.h)
 # Validates CONFIG without writing a package.
 check-config: $(BHPACK)
 	$(BHPACK) -I $(BUILD) --check $(CONFIG)
+
+# bhctl: the management VM's control tool (docs/control.md). Built natively for host tests and
+# as a static arm64 Linux binary for the management VM's initramfs. It links the hypervisor's
+# configuration parser, FDT reader and image placement (-DBH_HOST), like bhpack.
+BHCTL := $(BUILD)/tools/bhctl
+BHCTL_ARM64 := $(BUILD)/tools/bhctl-arm64
+BHCTL_SRCS := $(wildcard tools/bhctl/*.c) hyp/lib/fdt.c hyp/core/config.c \
+	hyp/core/config_devices.c hyp/core/config_channels.c hyp/core/image.c
+BHCTL_DEPS := $(BHCTL_SRCS) $(wildcard tools/bhctl/*.h hyp/include/bulkhead/*.h)
+
+tools: $(BHCTL) $(BHCTL_ARM64)
+
+$(BHCTL): $(BHCTL_DEPS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(TOOLS_CFLAGS) -o $@ $(BHCTL_SRCS)
+
+$(BHCTL_ARM64): $(BHCTL_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC_AA64) $(TOOLS_CFLAGS) -static -o $@ $(BHCTL_SRCS)
