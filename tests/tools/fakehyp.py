@@ -255,7 +255,11 @@ class FakeHyp:
         return vm
 
     def op_6(self, seq, p):
-        self.simple(START, seq, p, (LOADING, OFF, CRASHED), RUNNING)
+        vid = self.vm_ref(p)
+        vm = self.vms.get(vid)
+        # a creation asked with BHC_CREATE_F_PAUSED starts paused (ctl_create.c)
+        paused = vm is not None and vm.state == LOADING and getattr(vm, "flags_req", 0) & 1
+        self.simple(START, seq, p, (LOADING, OFF, CRASHED), PAUSED if paused else RUNNING)
 
     def op_7(self, seq, p):
         vm = self.simple(STOP, seq, p, (RUNNING, PAUSED), None)

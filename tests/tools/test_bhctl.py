@@ -315,9 +315,10 @@ def test_create_paused(hyp, tmp_path):
     cfg = write_config(tmp_path)
     rc, out, err = run("create", "-p", str(cfg), hyp=hyp)
     assert rc == 0, err
-    assert fh.START not in hyp.types()
+    assert fh.START in hyp.types()  # it is created, paused before its first instruction
     assert fh.CREATE_REC.unpack_from(hyp.requests[1][2])[2] == 1
-    assert hyp.vms[1].state == fh.LOADING
+    assert hyp.vms[1].state == fh.PAUSED
+    assert "paused" in out
 
 
 def test_create_from_dtb(hyp, tmp_path):

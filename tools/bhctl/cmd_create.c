@@ -165,14 +165,17 @@ int cmd_create(struct ctx *c, int argc, char **argv)
 	for (unsigned i = 0; i < cf.nr_blobs && !rc; i++)
 		rc = load_blob(c, id, cf.vm->name, &cf.blob[i]);
 	ref = (struct bhc_vm_ref){ .id = id };
-	if (!rc && !paused)
+	/* START creates it from what was loaded; with BHC_CREATE_F_PAUSED it is then paused
+	 * before its first instruction (an unfinished creation would be abandoned when this
+	 * bhctl closes the channel). */
+	if (!rc)
 		rc = op_simple(c, BHC_START, &ref, sizeof(ref), NULL, 0, "start", NULL);
 	if (rc) {
 		undo_create(c, id, cf.vm->name); /* also after a channel error: it may work */
 		goto out;
 	}
 	printf("bhctl: vm %u '%s' created%s\n", id, cf.vm->name,
-	       paused ? " (loaded, not started: `bhctl start' starts it)" : " and started");
+	       paused ? " paused (`bhctl unpause' runs it)" : " and started");
 out:
 	cf_free(&cf);
 	return rc;

@@ -26,7 +26,7 @@ static const struct command commands[] = {
 	  "initrd, dtb, virtio-blk@N/image) are relative to FILE's folder. bhctl checks the\n"
 	  "configuration with the hypervisor's own parser, sends it, streams the files, then\n"
 	  "starts the VM. If anything fails after the VM was created, it is destroyed again.\n"
-	  "  -p   leave the VM loaded but not started (`bhctl start VM` starts it)\n" },
+	  "  -p   create it paused, before its first instruction (`bhctl unpause VM` runs it)\n" },
 	{ "start", cmd_vmop, "VM", "boot a VM that is loaded, off or crashed",
 	  "Boots VM (a name or an id) from its images: a VM created with -p, one that\n"
 	  "powered off, or one the hypervisor stopped.\n" },
