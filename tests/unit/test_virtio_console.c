@@ -422,6 +422,36 @@ TEST(vcon_console_input_buffered)
 	drv_free(&v);
 }
 
+TEST(vcon_without_multiport)
+{
+	struct drv v;
+	char s[16];
+
+	drv_init(&v);
+	wr(&v, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(&v, 0x024, 1);
+	wr(&v, 0x020, 1); /* VERSION_1 only */
+	wr(&v, 0x070, 0x0b);
+	for (u32 qi = 0; qi < 2; qi++) {
+		wr(&v, 0x030, qi);
+		wr(&v, 0x038, QN);
+		wr(&v, 0x080, (u32)ring(qi, 0));
+		wr(&v, 0x090, (u32)ring(qi, 1));
+		wr(&v, 0x0a0, (u32)ring(qi, 2));
+		wr(&v, 0x044, 1);
+	}
+	CHECK(!vcon_console_input(v.c, 'a')); /* no DRIVER_OK yet */
+	wr(&v, 0x070, 0x0f);
+	post(&v, 0, NULL, 16, true);
+	notify(&v, 0);
+	CHECK(vcon_console_input(v.c, 'b'));
+	CHECK_EQ(got(&v, 0, s), 1);
+	CHECK_STR(s, "b");
+	out_write(&v, 1, "single\n");
+	CHECK_STR(out, "[vm1]single|");
+	drv_free(&v);
+}
+
 TEST(vcon_bad_control_messages)
 {
 	struct drv v;

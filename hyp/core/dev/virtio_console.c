@@ -60,6 +60,14 @@ static u32 queued(const struct vcon_port *p)
 
 /* --- bytes for the guest: the port's ring into its receive queue --- */
 
+/* Whether the guest has port p open: by PORT_OPEN, or port 0 of a driver without MULTIPORT
+ * (no control queue: the console is there once the driver is). */
+static bool is_open(const struct virtio_console *c, const struct vcon_port *p)
+{
+	return p->open || (p->id == 0 && !(c->dev.drv_features & F_MULTIPORT) &&
+			   (c->dev.status & VIRTIO_STATUS_DRIVER_OK));
+}
+
 /* Moves queued bytes into the receive buffers the driver has posted, while it has the port
  * open (Linux drops data for a closed port). Lock held. */
 static void fill(struct virtio_console *c, struct vcon_port *p)
@@ -69,7 +77,7 @@ static void fill(struct virtio_console *c, struct vcon_port *p)
 	struct virtq *q = &d->q[qi];
 	enum vq_pop r = VQ_EMPTY;
 
-	if (!p->open || !virtio_dev_serving(d, qi))
+	if (!is_open(c, p) || !virtio_dev_serving(d, qi))
 		return;
 	while (queued(p) && (r = virtq_pop(q, &d->ram, &d->chain)) == VQ_CHAIN) {
 		u32 off = p->tail & (p->size - 1), n = (u32)MIN(queued(p), d->chain.wr_len);
@@ -515,7 +523,7 @@ bool vcon_console_input(struct virtio_console *c, u8 ch)
 	bool taken, report = false;
 
 	spin_lock(&c->dev.lock);
-	taken = p->open && virtio_dev_serving(&c->dev, 0);
+	taken = is_open(c, p) && virtio_dev_serving(&c->dev, 0);
 	if (taken && !put(p, &ch, 1))
 		report = p->dropped++ == 0; /* dropped as by the PL011; said once per burst */
 	else if (taken)
