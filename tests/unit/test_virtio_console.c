@@ -28,6 +28,17 @@ void console_write(const char *tag, const char *text, u32 len, bool partial)
 				 text, partial ? '~' : '|');
 }
 
+/* The hypervisor's own console lines: counted with the device's reports. */
+void log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_report, sizeof(last_report), fmt, ap);
+	va_end(ap);
+	reports++;
+}
+
 /* --- a driver: queue qi's rings at its own pages, descriptor i's buffer at its own page --- */
 
 struct drv {
@@ -411,7 +422,8 @@ TEST(vcon_console_input_buffered)
 	for (u32 i = 0; i < VCON_CONSOLE_BUF + 100; i++)
 		CHECK(vcon_console_input(v.c, 'q'));
 	CHECK_EQ(reports, 1);
-	CHECK(strstr(last_report, "input buffer full"));
+	CHECK_STR(last_report, "vm 'vm1': virtio-console@2: input buffer full (4096 bytes): input "
+			       "dropped until the guest reads");
 	post(&v, 0, NULL, 4096, true);
 	notify(&v, 0);
 	CHECK_EQ(got(&v, 0, s), VCON_CONSOLE_BUF);

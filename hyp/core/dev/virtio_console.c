@@ -2,6 +2,7 @@
  * physical console under the VM's tag, its input from the console multiplexer), ports 1.. are
  * named ports whose bytes go to and come from hypervisor code (struct vcon_port_ops). */
 #include <bulkhead/console.h>
+#include <bulkhead/log.h>
 #include <bulkhead/string.h>
 #include <bulkhead/virtio_console.h>
 #include <bulkhead/vm.h>
@@ -529,8 +530,8 @@ bool vcon_console_input(struct virtio_console *c, u8 ch)
 	else if (taken)
 		fill(c, p);
 	spin_unlock(&c->dev.lock);
-	if (report)
-		vm_report_vm(c->dev.vm, "virtio-console@%u: input buffer full (%u bytes): input "
-			     "dropped until the guest reads", c->dev.slot, (u32)VCON_CONSOLE_BUF);
+	if (report) /* as the PL011's: not a guest fault */
+		log_line("vm '%s': virtio-console@%u: input buffer full (%u bytes): input dropped "
+			 "until the guest reads", c->tag, c->dev.slot, (u32)VCON_CONSOLE_BUF);
 	return taken;
 }

@@ -25,7 +25,9 @@ struct vcon_port_ops {
 	/* The guest wrote len bytes (one transmit buffer; a buffer of several descriptors makes
 	 * one call per descriptor) to the port. Called from the notifying vCPU's exit WITHOUT
 	 * the device lock held, so it may call vcon_port_write() on any port; data points into
-	 * the guest's (already checked) RAM and is valid only during the call. */
+	 * the guest's (already checked) RAM and is valid only during the call. It must not wait
+	 * for the guest (it runs in one of its vCPUs' exits): a full port is the owner's to
+	 * handle later (vcon_port_room). */
 	void (*rx)(void *ctx, const u8 *data, u32 len);
 	/* The guest opened (true) or closed (false) the port (VIRTIO_CONSOLE_PORT_OPEN); a device
 	 * reset closes an open port. Called like rx, without the device lock, in the order the
