@@ -36,6 +36,10 @@
 #define OWE_OPEN BIT(3)
 
 #define BAD_CTRL_REPORTS 4 /* console lines about refused control messages, per reset */
+/* Callouts one exit makes at most: a guest that keeps refilling a transmit queue from another
+ * vCPU cannot keep this one in the hypervisor (and its physical CPU from others) for ever. A
+ * driver that waits for each buffer, as Linux's does, never has more than a queue's worth. */
+#define DRAIN_BUDGET (4 * VIRTQ_MAX_SIZE)
 
 struct ctrl {
 	u32 id;
@@ -354,8 +358,8 @@ static bool next_callout(struct virtio_console *c, u32 *port_out, bool *tell, bo
 static void vcon_unlocked(struct virtio_dev *d)
 {
 	struct virtio_console *c = container_of(d, struct virtio_console, dev);
+	u32 pi, budget = DRAIN_BUDGET;
 	bool tell, open;
-	u32 pi;
 
 	spin_lock(&d->lock);
 	if (c->draining) {
@@ -363,7 +367,7 @@ static void vcon_unlocked(struct virtio_dev *d)
 		return;
 	}
 	c->draining = true;
-	while (next_callout(c, &pi, &tell, &open)) {
+	while (budget-- && next_callout(c, &pi, &tell, &open)) {
 		struct vcon_port *p = &c->port[pi];
 		u32 qi = rxq_of(pi) + 1, epoch = d->epoch;
 
