@@ -3,8 +3,8 @@ console=hvc0). The initramfs' init loads virtio_mmio and virtio_console and runs
 /dev/hvc0; its lines reach the physical console under the VM's tag, as the PL011's do, and the
 console's input reaches the shell through port 0 (the PL011 gets none once the guest has the
 port open). A command's output comes back right, a 900-byte paste arrives whole (the
-hypervisor buffers it until the guest posts receive buffers), the driver sees MULTIPORT with
-4 ports, and the kernel log stays clean.
+hypervisor buffers it until the guest posts receive buffers), the driver takes MULTIPORT, the
+kernel log stays clean, and after a reboot (a device reset) the console works again.
 
 Needs build/linux/ (`make linux`); skipped without it.
 """
@@ -51,10 +51,17 @@ def test_linux_virtio_console(system):
     assert sh.run("md5sum < /tmp/paste") == [f"{digest}  -"]
     assert sh.run("wc -c < /tmp/paste") == [str(len(payload))]
 
-    # -- the kernel log: the driver bound, nothing went wrong
+    # -- the kernel log: nothing went wrong
     log = sh.run("dmesg")
     bad = [t for t in log if BAD_KERNEL.search(t)]
     assert not bad, "kernel log:\n" + "\n".join(bad)
+
+    # -- a reboot resets the device (port 0 closed, input back to the PL011); the new kernel's
+    # driver opens it again and the shell answers on hvc0
+    sh.send_line("reboot -f")
+    sh.wait_ready(2)
+    con.wait_for(rf"^\[hyp\] vm '{VM}': reset \(PSCI SYSTEM_RESET\)")
+    assert sh.run("tty; echo $((1 + 2))") == ["/dev/hvc0", "3"]
     assert con.running
     hyp = con.lines("hyp")
     assert not [t for t in hyp if "needs reset" in t or "refused" in t or "dropped" in t], hyp
