@@ -2,9 +2,9 @@
 # the hypervisor's own config parser, FDT reader and package code with -DBH_HOST.
 
 BHPACK := $(BUILD)/tools/bhpack
-BHPACK_SRCS := tools/bhpack/bhpack.c hyp/lib/fdt.c hyp/core/config.c hyp/core/config_devices.c \
-	hyp/core/config_channels.c hyp/core/config_passthrough.c hyp/core/package.c \
-	hyp/core/image.c
+# The configuration parser, as the hypervisor has it (every tool that checks a file links it).
+CONFIG_SRCS := hyp/lib/fdt.c $(wildcard hyp/core/config*.c)
+BHPACK_SRCS := tools/bhpack/bhpack.c $(CONFIG_SRCS) hyp/core/package.c hyp/core/image.c
 TOOLS_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DBH_HOST -Ihyp/include
 
 .PHONY: tools
@@ -23,8 +23,7 @@ check-config: $(BHPACK)
 # configuration parser, FDT reader and image placement (-DBH_HOST), like bhpack.
 BHCTL := $(BUILD)/tools/bhctl
 BHCTL_ARM64 := $(BUILD)/tools/bhctl-arm64
-BHCTL_SRCS := $(wildcard tools/bhctl/*.c) hyp/lib/fdt.c hyp/core/config.c \
-	hyp/core/config_devices.c hyp/core/config_channels.c hyp/core/image.c
+BHCTL_SRCS := $(wildcard tools/bhctl/*.c) $(CONFIG_SRCS) hyp/core/image.c
 BHCTL_DEPS := $(BHCTL_SRCS) $(wildcard tools/bhctl/*.h hyp/include/bulkhead/*.h)
 
 tools: $(BHCTL) $(BHCTL_ARM64)

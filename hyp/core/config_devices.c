@@ -1,5 +1,5 @@
-/* Configuration of a VM's devices: the PL011, virtio-blk and virtio-net subnodes, and MAC
- * addresses unique across the system. Part of the parser in config.c (docs/config.md). */
+/* Configuration of a VM's devices: the PL011, virtio-blk, virtio-net and virtio-console
+ * subnodes, and MAC addresses unique across the system. Part of the parser in config.c (docs/config.md). */
 #include <bulkhead/config.h>
 #include <bulkhead/fdt.h>
 #include <bulkhead/package.h>
@@ -205,7 +205,7 @@ static void parse_disk(struct cfg_ctx *c, struct cfg_vm *vm, int node, const cha
 		cfg_vm_err(c, vm, field, "needs 'size' (an empty disk) or 'image' (or both)");
 	if (slot < 0)
 		return;
-	if (vm->nr_disks + vm->nr_nics == CFG_MAX_VIRTIO) {
+	if (cfg_nr_virtio(vm) == CFG_MAX_VIRTIO) {
 		cfg_vm_err(c, vm, field, "more than %d virtio devices in one VM", CFG_MAX_VIRTIO);
 		return;
 	}
@@ -302,7 +302,7 @@ static void parse_nic(struct cfg_ctx *c, struct cfg_vm *vm, int node, const char
 	}
 	if (slot < 0 || !ok)
 		return;
-	if (vm->nr_disks + vm->nr_nics == CFG_MAX_VIRTIO) {
+	if (cfg_nr_virtio(vm) == CFG_MAX_VIRTIO) {
 		cfg_vm_err(c, vm, field, "more than %d virtio devices in one VM", CFG_MAX_VIRTIO);
 		return;
 	}
@@ -313,22 +313,65 @@ static void parse_nic(struct cfg_ctx *c, struct cfg_vm *vm, int node, const char
 	nic->sw[n] = 0;
 }
 
-/* The slot of the VM's virtio device i: disks first, then ports. */
+/* virtio-console@N { }: the VM's console (and named ports) in slot N; no properties yet. */
+static void parse_vcon(struct cfg_ctx *c, struct cfg_vm *vm, int node, const char *name, int len)
+{
+	char field[CFG_SHOWN_MAX], prefix[CFG_SHOWN_MAX + 2];
+	const char *pname;
+	const void *v;
+	int slot, n;
+
+	cfg_printable(field, sizeof(field), name, (size_t)len);
+	slot = virtio_slot(c, vm, field, name, len);
+	snprintf(prefix, sizeof(prefix), "%s/", field);
+	for (int prop = fdt_first_prop(c->fdt, node); prop >= 0;
+	     prop = fdt_next_prop(c->fdt, prop))
+		if (!fdt_prop_at(c->fdt, prop, &pname, &v, &n) && !cfg_ignored_prop(pname))
+			cfg_unknown_field(c, vm, prefix, pname, strlen(pname));
+	for (int child = fdt_first_child(c->fdt, node); child >= 0;
+	     child = fdt_next_sibling(c->fdt, child))
+		if ((pname = fdt_node_name(c->fdt, child, &n)))
+			cfg_unknown_field(c, vm, prefix, pname, (size_t)n);
+	if (slot < 0)
+		return;
+	if (vm->nr_vcons) {
+		cfg_vm_err(c, vm, field, "a VM has at most one virtio-console (already in slot %u)",
+			   vm->vcon_slot);
+		return;
+	}
+	if (cfg_nr_virtio(vm) == CFG_MAX_VIRTIO) {
+		cfg_vm_err(c, vm, field, "more than %d virtio devices in one VM", CFG_MAX_VIRTIO);
+		return;
+	}
+	vm->nr_vcons = 1;
+	vm->vcon_slot = (u32)slot;
+}
+
+/* The slot of the VM's virtio device i: disks first, then ports, then the console. */
 static u32 dev_slot(const struct cfg_vm *vm, u32 i)
 {
-	return i < vm->nr_disks ? vm->disk[i].slot : vm->nic[i - vm->nr_disks].slot;
+	if (i < vm->nr_disks)
+		return vm->disk[i].slot;
+	if (i < vm->nr_disks + vm->nr_nics)
+		return vm->nic[i - vm->nr_disks].slot;
+	return vm->vcon_slot;
+}
+
+static const char *dev_kind(const struct cfg_vm *vm, u32 i)
+{
+	return i < vm->nr_disks ? "virtio-blk" :
+	       i < vm->nr_disks + vm->nr_nics ? "virtio-net" : "virtio-console";
 }
 
 /* Each virtio device's slot is used once and its registers overlap neither RAM nor the PL011. */
 static void check_disks(struct cfg_ctx *c, struct cfg_vm *vm, bool ram_ok)
 {
-	for (u32 i = 0; i < vm->nr_disks + vm->nr_nics; i++) {
+	for (u32 i = 0; i < cfg_nr_virtio(vm); i++) {
 		u32 slot = dev_slot(vm, i);
 		u64 base = CFG_VIRTIO_BASE + slot * CFG_VIRTIO_STRIDE;
 		char field[CFG_SHOWN_MAX];
 
-		snprintf(field, sizeof(field), "%s@%u", i < vm->nr_disks ? "virtio-blk" :
-			 "virtio-net", slot);
+		snprintf(field, sizeof(field), "%s@%u", dev_kind(vm, i), slot);
 		for (u32 j = 0; j < i; j++)
 			if (dev_slot(vm, j) == slot)
 				cfg_vm_err(c, vm, field, "slot %u is used twice", slot);
@@ -347,8 +390,8 @@ static void check_disks(struct cfg_ctx *c, struct cfg_vm *vm, bool ram_ok)
 	}
 }
 
-/* The VM's subnodes: at most one pl011 (or pl011@...), virtio-blk@N disks, virtio-net@N
- * ports, passthrough@... devices, nothing else. */
+/* The VM's subnodes: at most one pl011 (or pl011@...), virtio-blk@N disks, virtio-net@N ports,
+ * at most one virtio-console@N, passthrough@... devices, nothing else. */
 void cfg_parse_subnodes(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram_ok)
 {
 	const char *name;
@@ -363,6 +406,8 @@ void cfg_parse_subnodes(struct cfg_ctx *c, struct cfg_vm *vm, int node, bool ram
 			parse_disk(c, vm, child, name, len);
 		else if (cfg_node_is(name, len, "virtio-net"))
 			parse_nic(c, vm, child, name, len);
+		else if (cfg_node_is(name, len, "virtio-console"))
+			parse_vcon(c, vm, child, name, len);
 		else if (cfg_node_is(name, len, "passthrough")) {
 			if (nr_pt < CFG_MAX_PT + 1) /* one more is refused as too many */
 				pt[nr_pt++] = child;

@@ -1,12 +1,14 @@
 /* The console multiplexer. Output: each line is tagged "[vm] " or "[hyp] " and written whole
  * under one lock, so lines of different VMs never mix. A partial line (a prompt) stays open
- * until its VM continues it or someone else writes. Input: bytes go to the VM with the focus;
- * Ctrl-A pressed three times moves the focus to the next VM. */
+ * until its VM continues it or someone else writes. Input: bytes go to the VM with the focus
+ * (its virtio console's port 0 if the guest has it open, else its PL011); Ctrl-A pressed three
+ * times moves the focus to the next VM. */
 #include <bulkhead/console.h>
 #include <bulkhead/ctl.h>
 #include <bulkhead/log.h>
 #include <bulkhead/spinlock.h>
 #include <bulkhead/string.h>
+#include <bulkhead/virtio_console.h>
 #include <bulkhead/vm.h>
 #include <drivers/pl011.h>
 
@@ -66,8 +68,12 @@ void console_emergency_line(const char *s)
 	console_emergency("\n");
 }
 
+/* Input goes to the VM's virtio console while the guest has its port 0 open, else to its
+ * PL011 (early boot, a guest without the driver). */
 bool console_vm_input(struct vm *vm, u8 c)
 {
+	if (vm->vcon && vcon_console_input(vm->vcon, c))
+		return true;
 	/* A full receive buffer drops the byte, as a real UART overruns; say so once per burst. */
 	if (vuart_push_input(&vm->uart, c))
 		return true;

@@ -26,12 +26,12 @@ HDR = struct.Struct("<IHHII")
 STATUS = struct.Struct("<iI")
 REF = struct.Struct("<II")
 INFO = struct.Struct("<IIII32s8IQQQQ8Q")
-HELLO_REC = struct.Struct("<IIIIQQ16s")
+HELLO_REC = struct.Struct("<IIIIQQ16sQ")
 STATS_HEAD = struct.Struct("<QQQII")
 DEV = struct.Struct("<16sQ")
 CREATE_REC = struct.Struct("<64sII3Q8Q")
 LOAD_REC = struct.Struct("<IIQ")
-assert INFO.size == 176 and HELLO_REC.size == 48 and CREATE_REC.size == 160
+assert INFO.size == 176 and HELLO_REC.size == 56 and CREATE_REC.size == 160
 
 BLOB_IMAGE, BLOB_INITRD, BLOB_DTB, BLOB_DISK0 = 0, 1, 2, 16
 
@@ -185,7 +185,8 @@ class FakeHyp:
             self.reply(HELLO, seq, OK, self.hello_override)
             return
         self.reply(HELLO, seq, OK, HELLO_REC.pack(1, self.nr_pcpus, 8, len(self.vms),
-                                                  self.pool_total, self.pool_free, b"0.1"))
+                                                  self.pool_total, self.pool_free, b"0.1",
+                                                  1 << 28))
 
     def op_2(self, seq, p):  # LIST
         assert p == b"", "LIST has a payload"

@@ -227,7 +227,7 @@ def test_stale_replies_and_events_ignored(hyp):
 def test_short_reply_is_a_protocol_error(hyp):
     hyp.hello_override = b"\1\0\0\0"
     rc, _, err = run("info", hyp=hyp)
-    assert rc == 3 and "HELLO reply holds 4 bytes, expected 48" in err
+    assert rc == 3 and "HELLO reply holds 4 bytes, expected 56" in err
 
 
 def test_list_count_checked(hyp):

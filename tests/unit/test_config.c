@@ -660,6 +660,47 @@ TEST(config_bad_virtio_net)
 	done(p);
 }
 
+TEST(config_virtio_console)
+{
+	struct parsed *p = parse("vcon", 4);
+
+	if (!p)
+		return;
+	CHECK_EQ(p->nerr, 0);
+	CHECK(p->sys.vm[0].valid);
+	CHECK_EQ(p->sys.vm[0].nr_vcons, 1);
+	CHECK_EQ(p->sys.vm[0].vcon_slot, 7);
+	CHECK_EQ(cfg_nr_virtio(&p->sys.vm[0]), 3);
+	CHECK_EQ(p->sys.vm[1].nr_vcons, 0);
+	done(p);
+}
+
+TEST(config_bad_virtio_console)
+{
+	struct parsed *p = parse("bad_vcon", 0);
+	static const char *const valid[] = { "good", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "bad_vcon.dts: vm 'two': field 'virtio-console@1': a VM has at most one "
+		     "virtio-console (already in slot 0)");
+	CHECK_MSG(p, "bad_vcon.dts: vm 'fields': field 'virtio-console@0/ports': unknown field "
+		     "'ports'");
+	CHECK_MSG(p, "bad_vcon.dts: vm 'fields': field 'virtio-console@0/port@1': unknown field "
+		     "'port@1'");
+	CHECK_MSG(p, "bad_vcon.dts: vm 'slots': field 'virtio-console@3': slot 3 is used twice");
+	CHECK_MSG(p, "bad_vcon.dts: vm 'slots': field 'virtio-console@32': the slot after '@' "
+		     "must be a decimal number from 0 to 31");
+	CHECK_MSG(p, "bad_vcon.dts: vm 'noslot': field 'virtio-console': needs a slot number, as "
+		     "in virtio-blk@0");
+	CHECK_MSG(p, "bad_vcon.dts: vm 'nine': field 'virtio-console@8': more than 8 virtio "
+		     "devices in one VM");
+	CHECK_EQ(p->nerr, 7);
+	check_valid(p, valid);
+	CHECK_EQ(p->sys.vm[0].vcon_slot, 31);
+	done(p);
+}
+
 /* ---- bhpack and the Linux fields ---- */
 
 

@@ -8,6 +8,7 @@
 
 #include "fake_driver.h"
 #include "unit.h"
+#include "virtio_fakes.h"
 
 #define RAM_SIZE (1024 * 1024)
 #define DISK_SIZE (64 * 1024) /* 128 sectors */
@@ -19,10 +20,11 @@
 
 /* --- what the transport calls outside itself --- */
 
-static bool line[128];
-static u32 line_changes, reports;
-static char last_report[256];
-static int fake_vm; /* the device's struct vm: only passed through */
+/* (shared with test_virtio_console.c: virtio_fakes.h) */
+bool line[128];
+u32 line_changes, reports;
+char last_report[256];
+int fake_vm; /* the device's struct vm: only passed through */
 
 void arch_cpu_relax(void)
 {

@@ -10,7 +10,8 @@ UNIT_CODE := hyp/lib/fdt.c hyp/lib/fdt_write.c hyp/core/config.c hyp/core/config
 UNIT_CODE += $(wildcard hyp/core/mem/palloc.c hyp/arch/aarch64/stage2_pt.c \
 			hyp/arch/aarch64/mmio_decode.c hyp/core/mmio.c hyp/core/image.c \
 			hyp/core/dev/virtqueue.c hyp/core/dev/virtio_mmio.c hyp/core/dev/virtio_blk.c \
-			hyp/core/dev/vswitch.c hyp/core/dev/virtio_net.c)
+			hyp/core/dev/vswitch.c hyp/core/dev/virtio_net.c \
+			hyp/core/dev/virtio_console.c)
 UNIT_SRCS := tests/unit/main.c $(wildcard tests/unit/test_*.c) $(UNIT_CODE)
 UNIT_DTS := $(wildcard tests/unit/configs/*.dts)
 UNIT_DTBS := $(patsubst tests/unit/configs/%.dts,$(UNIT_DIR)/configs/%.dtb,$(UNIT_DTS))

@@ -149,4 +149,5 @@ void print_hello(FILE *f, const struct bhc_hello *h)
 	fprintf(f, "vms              %u of at most %u\n", h->nr_vms, h->max_vms);
 	fprintf(f, "pool             %s free of %s (%llu of %llu bytes)\n", fr, tot,
 		(unsigned long long)h->pool_free, (unsigned long long)h->pool_total);
+	fprintf(f, "hypervisor free  %llu bytes\n", (unsigned long long)h->hyp_free);
 }

@@ -36,6 +36,10 @@ u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size)
 		g.virtio[vm->cfg.nr_disks + i].spi = CFG_VIRTIO_SPI0 + vm->cfg.nic[i].slot;
 	}
 	g.nr_virtio = vm->cfg.nr_disks + vm->cfg.nr_nics;
+	if (vm->cfg.nr_vcons) {
+		g.virtio[g.nr_virtio].base = CFG_VIRTIO_BASE + vm->cfg.vcon_slot * CFG_VIRTIO_STRIDE;
+		g.virtio[g.nr_virtio++].spi = CFG_VIRTIO_SPI0 + vm->cfg.vcon_slot;
+	}
 	_Static_assert(CFG_MAX_CHANNELS <= GUEST_DTB_MAX_IVC, "room for every channel");
 	for (u32 i = 0; i < vm->nr_ivc; i++) {
 		const struct ivc_end *e = vm->ivc[i];

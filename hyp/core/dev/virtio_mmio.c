@@ -60,6 +60,9 @@ static void reset_locked(struct virtio_dev *d)
 	d->drv_features = 0;
 	for (u32 i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		virtq_reset(&d->q[i]);
+	d->epoch++;
+	if (d->ops->reset)
+		d->ops->reset(d);
 	update_line(d);
 }
 
@@ -68,6 +71,8 @@ void virtio_dev_reset(struct virtio_dev *d)
 	spin_lock(&d->lock);
 	reset_locked(d);
 	spin_unlock(&d->lock);
+	if (d->ops->unlocked)
+		d->ops->unlocked(d);
 }
 
 /* The device refuses to go on (a broken ring or queue): DEVICE_NEEDS_RESET, a configuration
@@ -173,10 +178,12 @@ static void write_queue_ready(struct virtio_dev *d, struct virtq *q, u32 val)
 
 	if (!(val & 1)) {
 		q->ready = false;
+		d->epoch++;
 		return;
 	}
 	if (q->ready || (d->status & VIRTIO_STATUS_NEEDS_RESET))
 		return;
+	d->epoch++;
 	why = virtq_enable(q, &d->ram);
 	if (why)
 		needs_reset(d, d->queue_sel, why);
@@ -296,6 +303,8 @@ static bool vmmio_write(void *dev, u64 off, u32 width, u64 value)
 	spin_lock(&d->lock);
 	reg_write(d, off, (u32)value);
 	spin_unlock(&d->lock);
+	if (d->ops->unlocked)
+		d->ops->unlocked(d);
 	return true;
 }
 

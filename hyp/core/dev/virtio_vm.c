@@ -1,14 +1,18 @@
 /* A VM's virtio devices: created with the VM from its configuration (a disk's memory comes from
- * the page allocator, filled from its image in the package), mapped at their slots, reset. */
+ * the page allocator, filled from its image in the package), mapped at their slots, reset; and
+ * the named ports hypervisor code adds to a VM's virtio-console. */
 #include <bulkhead/arch.h>
 #include <bulkhead/errno.h>
 #include <bulkhead/log.h>
 #include <bulkhead/palloc.h>
 #include <bulkhead/string.h>
 #include <bulkhead/virtio.h>
+#include <bulkhead/virtio_console.h>
 #include <bulkhead/vm.h>
 
 #define DEV_PAGES (ALIGN_UP(sizeof(struct virtio_blk), PAGE_SIZE) / PAGE_SIZE)
+_Static_assert(sizeof(struct virtio_blk) <= PAGE_SIZE && sizeof(struct virtio_net) <= PAGE_SIZE,
+	       "a disk's or port's device state takes one page (10 queues included)");
 
 static u64 disk_pages(const struct virtio_blk *b)
 {
@@ -23,6 +27,17 @@ static void blk_free(struct vm *vm, struct virtio_blk *b)
 }
 
 #define NET_PAGES (ALIGN_UP(sizeof(struct virtio_net), PAGE_SIZE) / PAGE_SIZE)
+#define VCON_PAGES (ALIGN_UP(sizeof(struct virtio_console), PAGE_SIZE) / PAGE_SIZE)
+#define VCON_BUF_PAGES (VCON_PORT_BUF / PAGE_SIZE)
+
+/* The console and its named ports' buffers. */
+static void vcon_free(struct vm *vm, struct virtio_console *c)
+{
+	for (u32 i = 1; i < VCON_MAX_PORTS; i++)
+		if (c->port[i].buf_pa)
+			vm_free_pages(vm, c->port[i].buf_pa, VCON_BUF_PAGES);
+	vm_free_pages(vm, c->pa, VCON_PAGES);
+}
 
 static void destroy_all(struct vm *vm)
 {
@@ -34,6 +49,43 @@ static void destroy_all(struct vm *vm)
 			vm_free_pages(vm, vm->net[i]->pa, NET_PAGES);
 		vm->net[i] = NULL;
 	}
+	if (vm->vcon)
+		vcon_free(vm, vm->vcon);
+	vm->vcon = NULL;
+}
+
+/* Allocates the virtio-console and maps its transport. */
+static int vcon_create(struct vm *vm, const struct guest_ram *ram)
+{
+	paddr_t pa = vm_alloc_pages(vm, VCON_PAGES, PAGE_SIZE);
+	struct virtio_console *c = pa ? arch_phys_to_virt(pa) : NULL;
+
+	if (!c)
+		return E_NOMEM;
+	vm->vcon = c;
+	c->pa = pa;
+	virtio_console_init(c, vm, vm->name, vm->cfg.vcon_slot, ram);
+	return mmio_add(&vm->mmio, CFG_VIRTIO_BASE + vm->cfg.vcon_slot * CFG_VIRTIO_STRIDE,
+			VIRTIO_MMIO_SIZE, &virtio_mmio_ops, &c->dev);
+}
+
+struct vcon_port *vcon_add_port(struct vm *vm, const char *name, const struct vcon_port_ops *ops,
+				void *ctx)
+{
+	paddr_t pa = vm->vcon ? vm_alloc_pages(vm, VCON_BUF_PAGES, PAGE_SIZE) : 0;
+	struct vcon_port *p;
+
+	if (!pa)
+		return NULL;
+	p = virtio_console_add_port(vm->vcon, name, ops, ctx, arch_phys_to_virt(pa),
+				    VCON_PORT_BUF, pa);
+	if (!p) {
+		vm_free_pages(vm, pa, VCON_BUF_PAGES);
+		return NULL;
+	}
+	log_line("vm '%s': virtio-console@%u: port %u '%s'", vm->name, vm->cfg.vcon_slot, p->id,
+		 p->name);
+	return p;
 }
 
 /* Allocates port i's device and maps its transport (attached to its switch later). */
@@ -142,10 +194,20 @@ int virtio_vm_create(struct vm *vm)
 			return r;
 		}
 	}
+	r = vm->cfg.nr_vcons ? vcon_create(vm, &ram) : E_OK;
+	if (r) {
+		destroy_all(vm);
+		return r;
+	}
 	for (u32 i = 0; i < vm->cfg.nr_disks; i++)
 		describe(vm, i);
 	for (u32 i = 0; i < vm->cfg.nr_nics; i++)
 		net_attach(vm, i);
+	if (vm->vcon)
+		log_line("vm '%s': virtio-console@%u at 0x%llx (INTID %u): console on port 0, "
+			 "input there once the guest opens it", vm->name, vm->cfg.vcon_slot,
+			 (unsigned long long)(CFG_VIRTIO_BASE + vm->cfg.vcon_slot *
+					      CFG_VIRTIO_STRIDE), vm->vcon->dev.intid);
 	return E_OK;
 }
 
@@ -157,6 +219,8 @@ void virtio_vm_reset(struct vm *vm)
 		if (vm->net[i])
 			virtio_dev_reset(&vm->net[i]->dev);
 	}
+	if (vm->vcon)
+		virtio_dev_reset(&vm->vcon->dev);
 }
 
 void virtio_vm_destroy(struct vm *vm)

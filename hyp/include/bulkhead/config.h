@@ -119,7 +119,15 @@ struct cfg_vm {
 	bool identity;        /* RAM identity-mapped: guest-physical == physical (identity-map) */
 	u32 nr_pt;            /* passed-through devices, in file order */
 	struct cfg_passthrough pt[CFG_MAX_PT];
+	u32 nr_vcons;         /* virtio-console devices: 0 or 1 (counted with the others) */
+	u32 vcon_slot;        /* its virtio-mmio slot */
 };
+
+/* The VM's virtio devices of every kind (at most CFG_MAX_VIRTIO). */
+static inline u32 cfg_nr_virtio(const struct cfg_vm *vm)
+{
+	return vm->nr_disks + vm->nr_nics + vm->nr_vcons;
+}
 
 struct cfg_errors {
 	u32 count;

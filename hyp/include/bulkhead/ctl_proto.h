@@ -177,7 +177,7 @@ struct bhc_load {
 _Static_assert(sizeof(struct bhc_hdr) == 16, "bhc_hdr is 16 bytes on the wire");
 _Static_assert(sizeof(struct bhc_status) == 8, "bhc_status is 8 bytes on the wire");
 _Static_assert(sizeof(struct bhc_vm_ref) == 8, "bhc_vm_ref is 8 bytes on the wire");
-_Static_assert(sizeof(struct bhc_hello) == 48, "bhc_hello is 48 bytes on the wire");
+_Static_assert(sizeof(struct bhc_hello) == 56, "bhc_hello is 56 bytes on the wire");
 _Static_assert(sizeof(struct bhc_vm_info) == 176, "bhc_vm_info is 176 bytes on the wire");
 _Static_assert(sizeof(struct bhc_dev_count) == 24, "bhc_dev_count is 24 bytes on the wire");
 _Static_assert(sizeof(struct bhc_vm_stats) == 592, "bhc_vm_stats is 592 bytes on the wire");

@@ -1,5 +1,6 @@
 /* virtio devices the hypervisor serves over the virtio-mmio transport (virtio 1.2 §4.2, version 2
- * "modern"): the transport's state and register model, and the devices behind it (virtio-blk). */
+ * "modern"): the transport's state and register model, and the devices behind it (virtio-blk,
+ * virtio-net; virtio-console has its own header, virtio_console.h). */
 #ifndef BULKHEAD_VIRTIO_H
 #define BULKHEAD_VIRTIO_H
 
@@ -13,7 +14,9 @@
 #define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" */
 #define VIRTIO_MMIO_VERSION 2
 #define VIRTIO_VENDOR_ID 0x4B485542 /* "BUHK" */
-#define VIRTIO_MAX_QUEUES 2
+/* Queues per device: virtio-console's 4 ports need 10 (two per port and two for control); the
+ * others use 1 or 2. Each queue costs about 180 bytes of the device's structure. */
+#define VIRTIO_MAX_QUEUES 10
 #define VIRTIO_CONFIG_MAX 64 /* bytes of device configuration kept; the rest reads as 0 */
 
 /* Device status (§2.1). */
@@ -40,6 +43,11 @@ struct virtio_dev_ops {
 	 * why the device must refuse the queue (it then needs a reset). Device lock held
 	 * (virtio-net drops it while a frame crosses the switch, and takes it back). */
 	const char *(*notify)(struct virtio_dev *d, u32 q);
+	/* Optional. reset: the device's own state is cleared with the transport's (device lock
+	 * held). unlocked: runs after every register write and reset, once the device lock is
+	 * released (virtio-console calls out of the device from there). */
+	void (*reset)(struct virtio_dev *d);
+	void (*unlocked)(struct virtio_dev *d);
 };
 
 /* One virtio-mmio transport and the generic state of the device behind it. */
@@ -55,6 +63,7 @@ struct virtio_dev {
 	u32 dev_features_sel, drv_features_sel, queue_sel;
 	u64 drv_features;
 	bool irq_level;
+	u32 epoch; /* changes at every reset and queue (re)enable: a chain taken before is stale */
 	struct virtq q[VIRTIO_MAX_QUEUES];
 	struct vq_chain chain; /* the chain being served */
 };

@@ -41,15 +41,17 @@ struct vq_chain {
 	struct vq_seg seg[VIRTQ_MAX_SIZE];
 };
 
+/* (Ordered to leave no padding: a device has up to VIRTIO_MAX_QUEUES of these, and
+ * virtio-blk's and virtio-net's structures fit one page.) */
 struct virtq {
 	/* written by the driver through the transport while the queue is not ready */
 	u32 num;
 	gpa_t desc, driver, device;
-	bool ready;
 	/* the device's side, valid while ready */
 	u8 *desc_host, *avail_host, *used_host;
 	u16 last_avail; /* the next available ring entry to take */
 	u16 used_idx;   /* our copy of used->idx */
+	bool ready;     /* QueueReady (the driver's, checked by virtq_enable) */
 	bool signal;    /* used buffers were added and the driver wants an interrupt */
 	char err[VIRTQ_ERR_LEN]; /* why the ring is broken */
 };

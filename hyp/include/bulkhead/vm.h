@@ -16,6 +16,7 @@
 
 struct virtio_blk;
 struct virtio_net;
+struct virtio_console;
 struct ivc_end;
 struct ctl_port;
 
@@ -101,6 +102,7 @@ struct vm {
 	struct vgpio gpio; /* the PL061 with the power button (vgpio_pl061.c) */
 	struct virtio_blk *blk[CFG_MAX_VIRTIO]; /* cfg.disk[i]'s device (virtio_vm.c) */
 	struct virtio_net *net[CFG_MAX_VIRTIO]; /* cfg.nic[i]'s device (virtio_vm.c) */
+	struct virtio_console *vcon;            /* the virtio-console, if any (virtio_vm.c) */
 	u32 nr_ivc;                             /* shared-memory channels it is in (ivc.c) */
 	struct ivc_end *ivc[CFG_MAX_CHANNELS];
 	u32 nr_vcpus;
