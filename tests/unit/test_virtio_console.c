@@ -199,6 +199,9 @@ static void drv_init(struct drv *v)
 	memset(v->seen, 0, sizeof(v->seen));
 	v->c = calloc(1, sizeof(*v->c));
 	virtio_console_init(v->c, (struct vm *)(void *)&fake_vm, "vm1", SLOT, &v->ram);
+	/* The guest's console is this device (console=hvc0), as if it wrote here last; the
+	 * vcon_input_follows_output test checks the other case. */
+	v->c->wrote_last = true;
 	memset(line, 0, sizeof(line));
 	reports = line_changes = 0;
 	last_report[0] = 0;
@@ -660,5 +663,21 @@ TEST(vcon_add_port_rules)
 	console_up(&v);
 	out_write(&v, 5, "dropped");
 	CHECK_STR(out, "");
+	drv_free(&v);
+}
+
+TEST(vcon_input_follows_output)
+{
+	struct drv v;
+
+	drv_init(&v);
+	drv_up(&v);
+	ctrl_out(&v, 0xffffffff, 0, 1);
+	ctrl_out(&v, 0, 3, 1);
+	ctrl_out(&v, 0, 6, 1); /* port 0 open */
+	CHECK(vcon_console_input(v.c, 'a'));
+	/* the guest wrote its last output to the PL011 (console=ttyAMA0): input goes there */
+	v.c->wrote_last = false;
+	CHECK(!vcon_console_input(v.c, 'b'));
 	drv_free(&v);
 }

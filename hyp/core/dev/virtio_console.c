@@ -250,6 +250,7 @@ static void ctrl_message(struct virtio_console *c, const struct vq_chain *ch)
  * the VM's next output) at the end of each buffer: hvc writes a prompt in one. Lock held. */
 static void console_out(struct virtio_console *c, const struct vq_chain *ch)
 {
+	__atomic_store_n(&c->wrote_last, true, __ATOMIC_RELAXED);
 	for (u32 i = 0; i < ch->nr_segs; i++) {
 		const struct vq_seg *s = &ch->seg[i];
 
@@ -527,6 +528,8 @@ bool vcon_console_input(struct virtio_console *c, u8 ch)
 	struct vcon_port *p = &c->port[0];
 	bool taken, report = false;
 
+	if (!__atomic_load_n(&c->wrote_last, __ATOMIC_RELAXED))
+		return false; /* the guest's console is its PL011 */
 	spin_lock(&c->dev.lock);
 	taken = is_open(c, p) && virtio_dev_serving(&c->dev, 0);
 	if (taken && !put(p, &ch, 1))

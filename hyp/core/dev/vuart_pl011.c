@@ -4,6 +4,7 @@
 #include <bulkhead/arch.h>
 #include <bulkhead/console.h>
 #include <bulkhead/string.h>
+#include <bulkhead/virtio_console.h>
 #include <bulkhead/vm.h>
 #include <bulkhead/vuart.h>
 
@@ -83,6 +84,8 @@ bool vuart_push_input(struct vuart *u, u8 c)
 
 static void flush_locked(struct vuart *u, bool partial)
 {
+	if (u->vm->vcon) /* keyboard input follows the console the guest writes to */
+		__atomic_store_n(&u->vm->vcon->wrote_last, false, __ATOMIC_RELAXED);
 	console_vm_output(u->vm, u->line, u->line_len, partial);
 	u->line_len = 0;
 }

@@ -68,6 +68,10 @@ struct virtio_console {
 	u32 bad_ctrl;             /* control messages refused since the last reset */
 	char line[VUART_LINE_MAX]; /* console output being cut into lines (within a buffer) */
 	u32 line_len;
+	/* The guest's console output went here last (not to its PL011): keyboard input follows
+	 * it (console.c), so a Linux on console=ttyAMA0 keeps its input even once the
+	 * virtio_console driver opens port 0, and one on console=hvc0 gets it there. */
+	bool wrote_last;
 	u8 console_buf[VCON_CONSOLE_BUF];
 };
 
@@ -81,7 +85,8 @@ struct vcon_port *virtio_console_add_port(struct virtio_console *c, const char *
 					  u32 size, paddr_t buf_pa);
 /* One byte of console input for the VM: true if the virtio console took charge of it
  * (queued for port 0, or dropped and reported when its buffer is full); false if the guest
- * does not have port 0 open, and the byte belongs to the PL011. */
+ * does not have port 0 open, or last wrote its console output to the PL011, and the byte
+ * belongs to the PL011. */
 bool vcon_console_input(struct virtio_console *c, u8 ch);
 
 /* --- named ports for hypervisor code (the management VM's control channel) --- */
