@@ -40,13 +40,18 @@ format:
 
 # The Linux guest: Debian's arm64 kernel and a busybox initramfs in build/linux/ (downloaded
 # from Debian's archive into cache/ by scripts/fetch-linux.sh; quick once done).
-.PHONY: linux bench-linux
+.PHONY: linux bench-linux bench-virtio
 linux:
 	scripts/fetch-linux.sh
 
 # Linux boot time directly on QEMU and under Bulkhead (bench/README.md).
 bench-linux: all linux
 	$(PYTHON) bench/linux_boot.py
+
+# virtio-net and virtio-blk throughput and latency, Bulkhead against QEMU's own devices
+# (bench/README.md). Not part of `make bench`: it takes a few minutes.
+bench-virtio: all linux
+	$(PYTHON) bench/virtio.py
 
 # Exit costs in instructions under QEMU -icount, under Bulkhead and directly on QEMU, beside the
 # anchors' KVM and Xen figures, then Linux's boot time against the same kernel directly on QEMU

@@ -1,10 +1,25 @@
 /* Tests for the virtual switch (hyp/core/dev/vswitch.c) with fake ports: learning, flooding of
  * broadcast / multicast / unknown unicast, isolation between switches, frames dropped (and
- * counted) when a port has no receive buffer, and malformed frames. */
+ * counted) when a port has no receive buffer, malformed frames, and storm control (a port's
+ * flooded frames limited by a token bucket on a fake counter). */
+#include <bulkhead/arch.h>
 #include <bulkhead/errno.h>
 #include <bulkhead/vswitch.h>
 
 #include "unit.h"
+
+/* The counter storm control reads: 1 MHz, moved by the tests. */
+static u64 fake_now = 1;
+
+u64 arch_counter(void)
+{
+	return fake_now;
+}
+
+u64 arch_counter_hz(void)
+{
+	return 1000000;
+}
 
 /* A fake port: records what it received; `room` receive buffers left (-1: unlimited). */
 struct fport {
@@ -264,4 +279,47 @@ TEST(vswitch_detach_forgets_port)
 	len = frame(buf, bcast, 1, 9);
 	CHECK_EQ(vswitch_send(&f[0].port, buf, len), 0);
 	CHECK_EQ(sw.sending, 0);
+}
+
+TEST(vswitch_storm_control)
+{
+	static struct vswitch sw;
+	static struct fport f[2];
+	u8 buf[64] = { 0 };
+	u32 i;
+
+	memset(&sw, 0, sizeof(sw));
+	memset(f, 0, sizeof(f));
+	vswitch_init(&sw, "storm");
+	port_init(&sw, &f[0], 1);
+	port_init(&sw, &f[1], 2);
+	f[0].room = f[1].room = -1;
+	fake_now = 1000;
+	memset(buf, 0xff, 6); /* broadcast, from port 0 */
+	mac_of(buf + 6, 1);
+	for (i = 0; i < 2 * VSWITCH_FLOOD_BURST; i++)
+		vswitch_send(&f[0].port, buf, sizeof(buf));
+	CHECK_EQ(f[1].got, VSWITCH_FLOOD_BURST); /* the burst, then nothing */
+	CHECK_EQ(f[0].port.dropped, VSWITCH_FLOOD_BURST);
+	CHECK_EQ(f[0].port.tx, 2 * VSWITCH_FLOOD_BURST);
+
+	/* unicast to a learned address is not limited */
+	mac_of(buf, 1);
+	mac_of(buf + 6, 2);
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(vswitch_send(&f[1].port, buf, sizeof(buf)), 1);
+	CHECK_EQ(f[0].got, 10);
+
+	/* 10 ms later: 10 more flooded frames (1000 a second) */
+	memset(buf, 0xff, 6);
+	mac_of(buf + 6, 1);
+	fake_now += 10000;
+	for (i = 0; i < 20; i++)
+		vswitch_send(&f[0].port, buf, sizeof(buf));
+	CHECK_EQ(f[1].got, VSWITCH_FLOOD_BURST + 10);
+	/* a long pause refills the burst, no more */
+	fake_now += 10000000;
+	for (i = 0; i < 2 * VSWITCH_FLOOD_BURST; i++)
+		vswitch_send(&f[0].port, buf, sizeof(buf));
+	CHECK_EQ(f[1].got, 2 * VSWITCH_FLOOD_BURST + 10);
 }

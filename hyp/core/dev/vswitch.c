@@ -1,6 +1,7 @@
 /* Learning Ethernet switches joining virtio-net ports (vswitch.h). The switch's lock covers its
  * ports and address table only: the destinations are chosen under it, and the frame is handed
  * to each after it is released, so the switch never holds a device's lock nor waits for one. */
+#include <bulkhead/arch.h>
 #include <bulkhead/errno.h>
 #include <bulkhead/string.h>
 #include <bulkhead/vswitch.h>
@@ -121,6 +122,32 @@ static int lookup(const struct vswitch *sw, const u8 *mac)
 	return -1;
 }
 
+/* Storm control (switch lock held): may port p flood one more frame now? A token bucket of
+ * VSWITCH_FLOOD_BURST frames refilled at VSWITCH_FLOOD_RATE a second, on the counter. */
+static bool flood_allowed(struct vswitch_port *p)
+{
+	u64 now = arch_counter(), per = arch_counter_hz() / VSWITCH_FLOOD_RATE, add;
+
+	if (!per)
+		per = 1;
+	if (!p->flood_stamp) {
+		p->flood_tokens = VSWITCH_FLOOD_BURST;
+		p->flood_stamp = now;
+	}
+	add = now > p->flood_stamp ? (now - p->flood_stamp) / per : 0;
+	if (add >= VSWITCH_FLOOD_BURST - p->flood_tokens) {
+		p->flood_tokens = VSWITCH_FLOOD_BURST;
+		p->flood_stamp = now;
+	} else if (add) {
+		p->flood_tokens += (u32)add;
+		p->flood_stamp += add * per;
+	}
+	if (!p->flood_tokens)
+		return false;
+	p->flood_tokens--;
+	return true;
+}
+
 u32 vswitch_send(struct vswitch_port *p, const u8 *frame, u32 len)
 {
 	struct vswitch *sw = p->sw;
@@ -142,10 +169,12 @@ u32 vswitch_send(struct vswitch_port *p, const u8 *frame, u32 len)
 	if (dst >= 0) {
 		if ((u32)dst != p->index) /* to its own port: filtered, as a switch does */
 			to[n++] = sw->ports[dst];
-	} else {
+	} else if (flood_allowed(p)) {
 		for (u32 i = 0; i < sw->nr_ports; i++)
 			if (i != p->index)
 				to[n++] = sw->ports[i];
+	} else {
+		count(&p->dropped); /* storm control */
 	}
 	__atomic_fetch_add(&sw->sending, 1, __ATOMIC_ACQ_REL);
 	spin_unlock(&sw->lock);

@@ -14,6 +14,12 @@
 #define VSWITCH_FDB 64           /* learned addresses per switch */
 #define VSWITCH_FRAME_MAX 1514   /* Ethernet frame without FCS: 14-byte header + 1500 */
 #define VSWITCH_FRAME_MIN 14
+/* Storm control: each port may flood (broadcast, multicast, unknown unicast) at most
+ * VSWITCH_FLOOD_BURST frames at once, refilled at VSWITCH_FLOOD_RATE per second; beyond that
+ * its flooded frames are dropped (and counted), so one VM cannot empty every other VM's
+ * receive ring. */
+#define VSWITCH_FLOOD_BURST 64
+#define VSWITCH_FLOOD_RATE 1000
 
 struct vswitch;
 struct vswitch_port;
@@ -30,6 +36,10 @@ struct vswitch_port {
 	/* counters, updated atomically: frames sent into the switch, delivered to the port, and
 	 * dropped (on the way to this port: no receive buffer; or sent malformed) */
 	u64 tx, rx, dropped;
+	/* storm control (under the switch's lock): flooded frames it may still send, and the
+	 * counter value up to which they were refilled (0: never flooded) */
+	u32 flood_tokens;
+	u64 flood_stamp;
 };
 
 struct vswitch_fdb {
