@@ -7,9 +7,9 @@ tests/tools/fakehyp.py. That checks, with Debian's own kernel drivers, what the 
 cannot: the port is found through sysfs, bhctl and dtc run in the VM, a create streams the
 files of /guests through a real port byte for byte, and a second bhctl gets EBUSY.
 
-The tests against Bulkhead itself are written but skipped until the hypervisor side (the
-management VM's control service, VM pool, destroy, pause) lands: remove the skip marks then.
-MgmtShell is the helper they share: the management VM's shell plus `bhctl` with exit codes.
+The tests against Bulkhead boot configs/mgmt.dts (the management VM alone, with a VM pool) and
+drive bhctl in it. MgmtShell is the helper they share: the management VM's shell plus `bhctl`
+with exit codes.
 """
 
 import os
@@ -37,7 +37,6 @@ import fakehyp as fh  # noqa: E402
 MGMT_INITRD = LINUX / "mgmt-initramfs.cpio.gz"
 LOGS = ROOT / "build" / "logs"
 PORT_NAME = "bulkhead.ctl"  # BHC_PORT_NAME
-NEEDS_HYP = "needs the hypervisor's control service (issue #5, hypervisor side)"
 
 if HAVE_LINUX and not MGMT_INITRD.is_file() and os.environ.get("BH_REQUIRE_LINUX") == "1":
     raise RuntimeError("BH_REQUIRE_LINUX=1 but there is no " + str(MGMT_INITRD))
@@ -80,6 +79,14 @@ class MgmtShell(LinuxShell):
             table[c[1]] = dict(id=int(c[0]), state=c[2], kind=c[3], vcpus=int(c[4]),
                                pcpus=c[5], memory=c[6], uptime=c[7], exits=int(c[8]))
         return table
+
+    def hyp_free(self):
+        """The hypervisor's own allocator's free bytes, from `bhctl info`."""
+        for line in self.bhctl("info"):
+            m = re.match(r"hypervisor free\s+(\d+) bytes", line)
+            if m:
+                return int(m.group(1))
+        raise AssertionError("bhctl info printed no 'hypervisor free' line")
 
     def pool_free(self):
         """The pool's free bytes, from `bhctl info`."""
@@ -185,24 +192,24 @@ def test_bhctl_over_a_real_virtio_console_port(direct):
 @requires_mgmt
 def test_create_linux_streams_the_kernel(direct):
     """The 31 MiB kernel and the initramfs of /guests/linux.dts go through the port in 32 KiB
-    messages, unchanged (loaded, not started: -p)."""
+    messages, unchanged (created paused: -p)."""
     sh, hyp = direct
     sh.setup()
     t0 = time.monotonic()
     out = sh.bhctl("create -p /guests/linux.dts", timeout=600)
     took = time.monotonic() - t0
-    assert out[-1].startswith("bhctl: vm 1 'linux' created (loaded, not started"), out
+    assert out[-1].startswith("bhctl: vm 1 'linux' created paused"), out
     vm = hyp.vms[1]
     assert vm.loaded[fh.BLOB_IMAGE] == IMAGE.read_bytes()
     assert vm.loaded[fh.BLOB_INITRD] == (LINUX / "initramfs.cpio.gz").read_bytes()
-    assert fh.START not in hyp.types()
+    assert fh.START in hyp.types() and vm.state == fh.PAUSED
     print(f"create -p /guests/linux.dts: {len(vm.loaded[fh.BLOB_IMAGE]) >> 20} MiB in "
           f"{took:.1f} s")
 
 
-# ---- against Bulkhead (skipped until the hypervisor side lands) ----
+# ---- against Bulkhead ----
 
-@pytest.mark.skip(reason=NEEDS_HYP)
+@requires_mgmt
 def test_create_two_guests_and_manage_them(system):
     """From the management VM: create Linux and demo, list shows both running, console reaches
     Linux's shell, stop powers it off, destroy removes demo; list agrees at each step."""
@@ -217,11 +224,13 @@ def test_create_two_guests_and_manage_them(system):
     guest = LinuxShell(con, "linux")
     guest.wait_ready()
     # console: the shell of the Linux guest, through the control channel
-    sh.start("bhctl console linux")
+    n = sh.start("bhctl console linux")
+    sh.wait_output(n)  # the attach hint: from here on, keystrokes go to the guest
     sh.con.send("echo from-the-guest-$((6*7))\n")
     sh.con.wait_until(lambda: any("from-the-guest-42" in t for t in sh.lines()),
                       "the guest's output through bhctl console", CMD_TIMEOUT)
     sh.con.send("\x1c")
+    assert sh.finish(n)[-1] == "bhctl: detached from 'linux'"
     assert sh.vms()["linux"]["state"] == "running"
     sh.bhctl("stop -t 60 linux")
     assert sh.vms()["linux"]["state"] == "off"
@@ -229,22 +238,35 @@ def test_create_two_guests_and_manage_them(system):
     assert "demo" not in sh.vms()
 
 
-@pytest.mark.skip(reason=NEEDS_HYP)
+@requires_mgmt
 def test_create_destroy_20_times_leaks_nothing(system):
+    """Create a Linux VM (with a disk-less virtio-net port and a virtio-console) and destroy it
+    while it boots, 20 times: every time the pool and the hypervisor's own allocator get all
+    their memory back, the VM gets the same id (no slot leaks) and its switch port is
+    attached (a leaked port would fill the switch's 16 ports)."""
     con = system("mgmt")
     sh = MgmtShell(con, "mgmt")
     sh.wait_ready()
     sh.setup()
-    free0, before = sh.pool_free(), set(sh.vms())
+    free0, hyp0, before = sh.pool_free(), sh.hyp_free(), set(sh.vms())
+    assert free0 == 640 << 20
     for i in range(20):
-        sh.bhctl("create -p /guests/linux.dts")
-        assert sh.vms()["linux"]["state"] == "loading"
+        out = sh.bhctl("create /guests/linux.dts", timeout=300)
+        assert out[-1] == "bhctl: vm 1 'linux' created and started", out
+        vm = sh.vms()["linux"]
+        assert vm["id"] == 1 and vm["state"] == "running"
+        assert sh.pool_free() < free0
         sh.bhctl("destroy linux")
         assert sh.pool_free() == free0, f"round {i}: the pool did not get its memory back"
+        assert sh.hyp_free() == hyp0, f"round {i}: the hypervisor's allocator leaked"
         assert set(sh.vms()) == before
+    hyp = con.lines("hyp")
+    assert sum("vm 1 'linux': destroyed" in t for t in hyp) == 20
+    assert sum("on switch 'mgmt0'" in t and "not attached" not in t for t in hyp) == 20
+    assert not [t for t in hyp if "not attached" in t or "unhandled" in t]
 
 
-@pytest.mark.skip(reason=NEEDS_HYP)
+@requires_mgmt
 def test_bad_requests_refused_nothing_half_created(system):
     con = system("mgmt")
     sh = MgmtShell(con, "mgmt")
@@ -264,10 +286,11 @@ def test_bad_requests_refused_nothing_half_created(system):
         assert set(sh.vms()) == before and sh.pool_free() == free0
 
 
-@pytest.mark.skip(reason=NEEDS_HYP)
+@requires_mgmt
 def test_guest_control_requests_refused(system):
-    """A guest with a virtio-console has the port too; its requests are refused (EPERM) and
-    counted in the management VM's `bhctl stats`."""
+    """A guest with a virtio-console has the port too; its requests are refused (EPERM, in the
+    reply it reads back), said on the console, and counted in the management VM's
+    `bhctl stats`; the guest's VM and everything else carry on."""
     con = system("mgmt")
     sh = MgmtShell(con, "mgmt")
     sh.wait_ready()
@@ -275,10 +298,25 @@ def test_guest_control_requests_refused(system):
     sh.bhctl("create /guests/linux.dts")
     guest = MgmtShell(con, "linux")
     guest.wait_ready()
-    # the guest image has no bhctl; its shell writes a LIST request by hand
+    con.send(b"\x01\x01\x01")  # keyboard to the guest
+    con.wait_for(r"^\[hyp\] console input -> 'linux'$")
+    # the guest image has no bhctl; its shell writes a LIST request (seq 1) by hand and
+    # reads the reply
     guest.run("modprobe virtio_mmio; modprobe virtio_console")
-    guest.run("printf 'BHC1\\001\\000\\002\\000\\001\\000\\000\\000\\000\\000\\000\\000' "
-              "> $(dirname $(grep -l bulkhead.ctl /sys/class/virtio-ports/*/name) | "
-              "sed 's|.*/|/dev/|')")
+    port = guest.run("grep -l '^bulkhead.ctl$' /sys/class/virtio-ports/*/name")
+    assert len(port) == 1, port
+    dev = "/dev/" + port[0].split("/")[-2]
+    out = guest.run(f"exec 3<>{dev}; "
+                    "printf 'BHC1\\001\\000\\002\\000\\001\\000\\000\\000"
+                    "\\000\\000\\000\\000' >&3; "
+                    "dd bs=24 count=1 <&3 2>/dev/null | od -An -tx1; exec 3<&-")
+    reply = " ".join(out).split()
+    # header: "BHC1", version 1, type LIST|REPLY, seq 1; then status -3 (BHC_EPERM)
+    assert reply[:12] == "42 48 43 31 01 00 02 80 01 00 00 00".split(), out
+    assert reply[16:20] == ["fd", "ff", "ff", "ff"], out
+    con.wait_for(r"^\[hyp\] vm 'linux': control request 2 refused: only the management VM")
+    con.send(b"\x01\x01\x01")  # keyboard back to the management VM
+    con.wait_for(r"^\[hyp\] console input -> 'mgmt'$")
     stats = "\n".join(sh.bhctl("stats linux"))
     assert re.search(r"control refused\s+1$", stats, re.M), stats
+    assert sh.vms()["linux"]["state"] == "running"

@@ -21,7 +21,7 @@ static volatile sig_atomic_t stop_signal;
 static void restore_tty(void)
 {
 	if (tio_saved)
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
 	tio_saved = false;
 }
 
@@ -53,7 +53,7 @@ static void raw_stdin(void)
 	tio = saved_tio;
 	cfmakeraw(&tio);
 	tio.c_oflag |= OPOST | ONLCR; /* bhctl's own messages still get their \r */
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) == 0) {
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &tio) == 0) {
 		tio_saved = true;
 		atexit(restore_tty);
 	}

@@ -222,15 +222,15 @@ void ctl_vm_created(struct vm *vm)
 	vm->ctl = p;
 }
 
+/* Called by vm_destroy, itself a control operation: the control lock is held already. The
+ * VM's vCPUs are off their CPUs, so its own port cannot be in port_rx. */
 void ctl_vm_gone(struct vm *vm)
 {
-	spin_lock(&ctl_lock);
 	if (console_vm == vm->id || (vm->ctl && console_to == vm->ctl))
 		ctl_console_detach_all();
 	if (vm->ctl)
 		vm_free_pages(vm, vm->ctl->pa, vm->ctl->pages);
 	vm->ctl = NULL;
-	spin_unlock(&ctl_lock);
 }
 
 /* --- consoles (bhctl console) --- */
