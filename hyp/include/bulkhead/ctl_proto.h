@@ -184,4 +184,45 @@ _Static_assert(sizeof(struct bhc_vm_stats) == 592, "bhc_vm_stats is 592 bytes on
 _Static_assert(sizeof(struct bhc_create) == 160, "bhc_create is 160 bytes on the wire");
 _Static_assert(sizeof(struct bhc_load) == 16, "bhc_load is 16 bytes on the wire");
 
+/* ---- The mediated disk port (the Rust-Shyper design, docs/control.md) ----
+ * A VM's virtio-blk configured with `mediated = "PATH"` is served by a daemon in the management
+ * VM (`bhctl blkd`) from the file PATH there. The daemon opens the management VM's port named
+ * BHC_BLK_PORT_NAME; the hypervisor sends it one BHC_BLK_REQ per guest request (with bhc_hdr
+ * framing; seq 0) and the daemon answers each with one BHC_BLK_DONE, in any order. Requests
+ * the daemon never answers leave the guest's I/O waiting (a stalled disk), nothing else. */
+#define BHC_BLK_PORT_NAME "bulkhead.blk"
+#define BHC_BLK_MAX_DATA 32768u /* bytes of data in one request or answer, at most */
+#define BHC_BLK_PATH_MAX 128
+
+enum bhc_blk_type {
+	BHC_BLK_REQ = BHC_EVENT | 0x10,  /* hypervisor -> daemon: bhc_blk_req (+ data: WRITE) */
+	BHC_BLK_DONE = BHC_EVENT | 0x11, /* daemon -> hypervisor: bhc_blk_done (+ data: READ) */
+};
+
+enum bhc_blk_op {
+	BHC_BLK_READ = 0,
+	BHC_BLK_WRITE = 1,
+	BHC_BLK_FLUSH = 2,
+};
+
+struct bhc_blk_req {
+	uint32_t vm;     /* the guest VM's id */
+	uint32_t slot;   /* its virtio-blk's slot */
+	uint64_t tag;    /* the hypervisor's: echoed in the answer */
+	uint32_t op;     /* enum bhc_blk_op */
+	uint32_t len;    /* bytes to read, or the written bytes that follow */
+	uint64_t offset; /* byte offset in the disk (a multiple of 512) */
+	uint64_t size;   /* the disk's size in bytes (the configuration's 'size') */
+	char path[BHC_BLK_PATH_MAX]; /* the backing file in the management VM, NUL-terminated */
+};
+
+struct bhc_blk_done {
+	uint64_t tag;
+	int32_t status; /* 0, or -errno: the guest's request fails with VIRTIO_BLK_S_IOERR */
+	uint32_t len;   /* bytes read that follow (READ; equal to the request's len on success) */
+};
+
+_Static_assert(sizeof(struct bhc_blk_req) == 168, "bhc_blk_req is 168 bytes on the wire");
+_Static_assert(sizeof(struct bhc_blk_done) == 16, "bhc_blk_done is 16 bytes on the wire");
+
 #endif
