@@ -22,6 +22,7 @@ import time
 import pytest
 
 from console import ROOT, Console
+from helpers import assert_clean, assert_consecutive, last_tick, ticks, wait_tick
 from test_linux_qemu import (
     CMD_TIMEOUT,
     HAVE_LINUX,
@@ -234,10 +235,43 @@ def test_create_two_guests_and_manage_them(system):
     sh.con.send("\x1c")
     assert sh.finish(n)[-1] == "bhctl: detached from 'linux'"
     assert sh.vms()["linux"]["state"] == "running"
+    # stats: the guest's exits by reason and by device, its interrupts, no refusals
+    stats = "\n".join(sh.bhctl("stats linux"))
+    counts = dict(re.findall(r"^\s+(\S+)\s+(\d+)$", stats, re.M))
+    assert int(counts["hypercall"]) > 0 and int(counts["pl011"]) > 0, stats
+    assert int(counts["gicr"]) > 0 and int(counts["irq"]) > 0, stats
+    assert int(re.search(r"^interrupts injected\s+(\d+)$", stats, re.M).group(1)) > 100, stats
+    assert re.search(r"^control refused\s+0$", stats, re.M), stats
+    top = sh.bhctl("top -n 1")
+    assert any(re.match(r"\s*1\s+linux\b", t) for t in top), top
+    # reboot: the guest boots again from its image
+    sh.bhctl("reboot linux")
+    guest.wait_ready(2)
+    # stop: the power button; the guest powers itself off
     sh.bhctl("stop -t 60 linux")
+    assert any("power button pressed, powering off" in t for t in guest.lines())
     assert sh.vms()["linux"]["state"] == "off"
+    # start: an off VM boots again
+    sh.bhctl("start linux")
+    guest.wait_ready(3)
+    assert sh.vms()["linux"]["state"] == "running"
+    # pause / unpause: a ticker's ticks stop while it is paused and go on after
+    sh.bhctl("create /guests/ticker.dts")
+    wait_tick(con, "ticker", 5)
+    sh.bhctl("pause ticker")
+    paused_at = last_tick(con, "ticker")
+    assert sh.vms()["ticker"]["state"] == "paused"
+    sh.bhctl("list")  # time passes: a few hundred ms at least
+    assert last_tick(con, "ticker") <= paused_at + 1, "the ticker ran while paused"
+    sh.bhctl("unpause ticker")
+    wait_tick(con, "ticker", paused_at + 5)
+    assert_consecutive(ticks(con, "ticker"), "ticker")
     sh.bhctl("destroy demo")
     assert "demo" not in sh.vms()
+    # the management VM cannot stop or destroy itself; an unknown VM is named
+    assert any("cannot destroy itself" in t for t in sh.bhctl("destroy mgmt", rc=1))
+    assert any("nosuch" in t for t in sh.bhctl("stop nosuch", rc=1))
+    assert_clean(con)
 
 
 @requires_mgmt
