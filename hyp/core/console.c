@@ -15,7 +15,8 @@
 #define CTRL_A 0x01
 #define SWITCH_PRESSES 3
 
-static spinlock_t lock = SPINLOCK_INIT;
+static spinlock_t lock = SPINLOCK_INIT;       /* output */
+static spinlock_t input_lock = SPINLOCK_INIT; /* input: the focus, deliveries */
 static const char *open_tag; /* tag of the partial line now on the console, or NULL */
 static u32 focus;            /* VM receiving input */
 static u32 ctrl_a_seen;
@@ -115,14 +116,17 @@ void console_focus_first(void)
 
 void console_vm_gone(struct vm *vm)
 {
-	if (focus != vm->id)
-		return;
-	focus = next_vm(focus);
-	if (focus != vm->id)
-		log_line("console input -> '%s'", vms[focus].name);
+	/* Under the input lock: a byte being delivered to vm is through before it goes. */
+	spin_lock(&input_lock);
+	if (focus == vm->id) {
+		focus = next_vm(focus);
+		if (focus != vm->id)
+			log_line("console input -> '%s'", vms[focus].name);
+	}
+	spin_unlock(&input_lock);
 }
 
-void console_input(u8 c)
+static void input_locked(u8 c)
 {
 	if (c == CTRL_A) {
 		if (++ctrl_a_seen == SWITCH_PRESSES) {
@@ -137,4 +141,11 @@ void console_input(u8 c)
 	for (; ctrl_a_seen; ctrl_a_seen--) /* fewer than three: they were meant for the VM */
 		deliver(CTRL_A);
 	deliver(c);
+}
+
+void console_input(u8 c)
+{
+	spin_lock(&input_lock);
+	input_locked(c);
+	spin_unlock(&input_lock);
 }
