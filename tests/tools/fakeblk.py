@@ -31,11 +31,16 @@ class FakeBlk:
     """Serves one pty (blkd opens self.path). self.done: tag -> (status, data) answered;
     self.errors: every protocol violation blkd made (a test asserts it is empty)."""
 
-    def __init__(self):
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.master)
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
+    def __init__(self, fd=None):
+        """Serves a new pty (blkd opens self.path), or fd: a connected socket (a QEMU
+        virtio-console port's chardev)."""
+        if fd is None:
+            self.master, self.slave = os.openpty()
+            tty.setraw(self.master)
+            tty.setraw(self.slave)
+            self.path = os.ttyname(self.slave)
+        else:
+            self.master, self.slave, self.path = fd, None, None
         self.pending = set()  # tags sent, not yet answered
         self.done, self.errors = {}, []
         self.buf = b""
@@ -56,8 +61,9 @@ class FakeBlk:
         """Closes our end of the pty: blkd's reads fail (the port is gone)."""
         self.running = False
         self.thread.join(2)
-        os.close(self.master)
-        os.close(self.slave)
+        for fd in (self.master, self.slave):
+            if fd is not None:
+                os.close(fd)
         self.master = self.slave = None
 
     # ---- sending ----
