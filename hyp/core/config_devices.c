@@ -114,7 +114,7 @@ static int virtio_slot(struct cfg_ctx *c, struct cfg_vm *vm, const char *field, 
 static void disk_props(struct cfg_ctx *c, struct cfg_vm *vm, int node, const char *field,
 		       const u8 **val, int *len)
 {
-	static const char *const names[2] = { "size", "image" };
+	static const char *const names[3] = { "size", "image", "mediated" };
 	char prefix[CFG_SHOWN_MAX + 2], twice[CFG_SHOWN_MAX + 8];
 	const char *name;
 	const void *v;
@@ -125,9 +125,9 @@ static void disk_props(struct cfg_ctx *c, struct cfg_vm *vm, int node, const cha
 	     prop = fdt_next_prop(c->fdt, prop)) {
 		if (fdt_prop_at(c->fdt, prop, &name, &v, &n) || cfg_ignored_prop(name))
 			continue;
-		for (f = 0; f < 2 && strcmp(name, names[f]) != 0; f++)
+		for (f = 0; f < 3 && strcmp(name, names[f]) != 0; f++)
 			;
-		if (f == 2) {
+		if (f == 3) {
 			cfg_unknown_field(c, vm, prefix, name, strlen(name));
 		} else if (val[f]) {
 			snprintf(twice, sizeof(twice), "%s%s", prefix, name);
@@ -189,19 +189,50 @@ static const char *disk_image(struct cfg_ctx *c, struct cfg_vm *vm, const char *
 	return NULL;
 }
 
-/* virtio-blk@N { size = <hi lo>; image = "path"; }: one disk in slot N (either or both). */
+/* mediated = "/abs/path": the disk is a file in the management VM, served by its daemon. */
+static const char *disk_mediated(struct cfg_ctx *c, struct cfg_vm *vm, const char *field,
+				 const char *s, int len, bool sized, bool imaged)
+{
+	char f[CFG_SHOWN_MAX + 12];
+	int n = 0;
+
+	snprintf(f, sizeof(f), "%s/mediated", field);
+	while (n < len && s[n])
+		n++;
+	if (n + 1 != len)
+		cfg_vm_err(c, vm, f, "must be one string, as in \"/var/disks/guest.img\"");
+	else if (n == 0 || s[0] != '/')
+		cfg_vm_err(c, vm, f, "must be an absolute path in the management VM");
+	else if (n >= CFG_MEDIATED_PATH_MAX)
+		cfg_vm_err(c, vm, f, "the path is %d characters long (at most %d)", n,
+			   CFG_MEDIATED_PATH_MAX - 1);
+	else if (imaged)
+		cfg_vm_err(c, vm, f, "a mediated disk's contents are its file's: no 'image'");
+	else if (!sized)
+		cfg_vm_err(c, vm, f, "needs 'size' (the hypervisor tells the guest the capacity)");
+	else
+		return s;
+	return NULL;
+}
+
+/* virtio-blk@N { size = <hi lo>; image = "path"; }: one disk in slot N (either or both); or
+ * { size = <hi lo>; mediated = "/path"; }: served by the management VM from a file. */
 static void parse_disk(struct cfg_ctx *c, struct cfg_vm *vm, int node, const char *name,
 		       int len)
 {
 	char field[CFG_SHOWN_MAX];
-	const u8 *val[2] = { NULL, NULL };
-	int vlen[2] = { 0, 0 }, slot;
+	const u8 *val[3] = { NULL, NULL, NULL };
+	int vlen[3] = { 0, 0, 0 }, slot;
 	struct cfg_disk *d;
+	const char *mediated = NULL;
 
 	cfg_printable(field, sizeof(field), name, (size_t)len);
 	slot = virtio_slot(c, vm, field, name, len);
 	disk_props(c, vm, node, field, val, vlen);
-	if (!val[0] && !val[1])
+	if (val[2])
+		mediated = disk_mediated(c, vm, field, (const char *)val[2], vlen[2], val[0] != NULL,
+					 val[1] != NULL);
+	else if (!val[0] && !val[1])
 		cfg_vm_err(c, vm, field, "needs 'size' (an empty disk) or 'image' (or both)");
 	if (slot < 0)
 		return;
@@ -213,6 +244,7 @@ static void parse_disk(struct cfg_ctx *c, struct cfg_vm *vm, int node, const cha
 	d->slot = (u32)slot;
 	d->size = val[0] ? disk_size(c, vm, field, val[0], vlen[0]) : 0;
 	d->image = val[1] ? disk_image(c, vm, field, (const char *)val[1], vlen[1]) : NULL;
+	d->mediated = mediated;
 }
 
 /* virtio-net@N { mac = [6 bytes]; switch = "name"; }: one port of a virtual switch in slot N. */

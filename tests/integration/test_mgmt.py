@@ -54,7 +54,9 @@ class MgmtShell(LinuxShell):
         """Loads the drivers of the control channel (the initramfs leaves modules unloaded);
         returns the port's device path."""
         self.run("modprobe virtio_mmio; modprobe virtio_console")
-        out = self.run("grep -l '^bulkhead.ctl$' /sys/class/virtio-ports/*/name")
+        # the driver probes the device and names its ports asynchronously: wait (10 s at most)
+        out = self.run("for i in $(seq 50); do grep -l '^bulkhead.ctl$' "
+                       "/sys/class/virtio-ports/*/name 2>/dev/null && break; sleep 0.2; done")
         assert len(out) == 1, f"no port named bulkhead.ctl: {out}"
         return "/dev/" + out[0].split("/")[-2]
 

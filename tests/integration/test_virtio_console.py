@@ -35,8 +35,10 @@ def test_linux_virtio_console(system):
     assert sh.run("echo $((6 * 7)) $(cat /proc/sys/kernel/hostname)") == ["42 bulkhead-guest"]
     irqs = sh.run("grep virtio /proc/interrupts")
     assert len(irqs) == 1 and re.search(r"\b52 Level\s+virtio0$", irqs[0]), irqs
-    # MULTIPORT was taken: the driver made port 0 from the device's PORT_ADD (vport0p0)
-    assert sh.run("ls /sys/class/virtio-ports") == ["vport0p0"]
+    # MULTIPORT was taken: the driver made port 0 from the device's PORT_ADD (vport0p0), and
+    # port 1 is the control port every VM with a virtio-console has, by its name
+    assert sh.run("ls /sys/class/virtio-ports") == ["vport0p0  vport0p1"]
+    assert sh.run("cat /sys/class/virtio-ports/vport0p1/name") == ["bulkhead.ctl"]
     assert sh.run("cat /sys/bus/virtio/devices/virtio0/features | cut -c1-2") == ["01"]
 
     # -- a 900-byte paste, sent at once while `head` waits for it, arrives whole

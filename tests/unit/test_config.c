@@ -1103,3 +1103,24 @@ TEST(config_bad_passthrough)
 	check_valid(p, valid);
 	done(p);
 }
+
+TEST(config_mediated_disks)
+{
+	struct parsed *p = parse("mediated", 0);
+	static const char *const valid[] = { "good", NULL };
+
+	if (!p)
+		return;
+	CHECK_MSG(p, "mediated.dts: vm 'relative': field 'virtio-blk@1/mediated': must be an "
+		     "absolute path in the management VM");
+	CHECK_MSG(p, "mediated.dts: vm 'unsized': field 'virtio-blk@1/mediated': needs 'size' "
+		     "(the hypervisor tells the guest the capacity)");
+	CHECK_MSG(p, "mediated.dts: vm 'both': field 'virtio-blk@1/mediated': a mediated disk's "
+		     "contents are its file's: no 'image'");
+	CHECK_EQ(p->nerr, 3);
+	check_valid(p, valid);
+	CHECK_STR(p->sys.vm[0].disk[0].mediated, "/tmp/store.img");
+	CHECK_EQ(p->sys.vm[0].disk[0].size, 0x4000000);
+	CHECK(p->sys.vm[0].disk[0].image == NULL);
+	done(p);
+}

@@ -3,6 +3,7 @@
  * one at a time under one lock if the VM is the management VM, refused and counted if not.
  * Replies and console events go back as whole messages, never interleaved. */
 #include <bulkhead/arch.h>
+#include <bulkhead/blk_mediated.h>
 #include <bulkhead/console.h>
 #include <bulkhead/ctl.h>
 #include <bulkhead/log.h>
@@ -220,6 +221,8 @@ void ctl_vm_created(struct vm *vm)
 		return;
 	}
 	vm->ctl = p;
+	if (vm->cfg.management)
+		blk_med_port_init(vm); /* mediated disks' requests go to its daemon */
 }
 
 /* Called by vm_destroy, itself a control operation: the control lock is held already. The

@@ -1,5 +1,6 @@
 /* virtio-blk (virtio 1.2 §5.2) over a RAM disk the hypervisor owns: read, write, flush and
  * get-ID requests, served synchronously when the driver notifies the queue. */
+#include <bulkhead/blk_mediated.h>
 #include <bulkhead/string.h>
 #include <bulkhead/virtio.h>
 
@@ -101,21 +102,72 @@ static u32 serve(struct virtio_blk *b, const struct vq_chain *c)
 	return written + 1;
 }
 
+/* A mediated disk's read, write or flush goes to the management VM (completed later); false
+ * if the request is one it serves itself (get-ID, unsupported) or cannot take (too big). */
+static bool mediate(struct virtio_blk *b, const struct vq_chain *c)
+{
+	struct req_hdr h;
+
+	if (vq_read(c, 0, &h, sizeof(h)) < HDR_LEN ||
+	    (h.type != T_IN && h.type != T_OUT && h.type != T_FLUSH))
+		return false;
+	return blk_med_take(b, c, h.type, h.sector);
+}
+
+/* Serves the queue; a mediated disk stops taking requests while its table is full. */
+/* What a mediated disk answers itself: get-ID; an IN/OUT it could not take (bigger than the
+ * limits it offered) fails, anything else is unsupported. */
+static u32 med_local(struct virtio_blk *b, const struct vq_chain *c)
+{
+	struct req_hdr h;
+	u32 written = 0;
+	u8 status = S_IOERR;
+
+	if (vq_read(c, 0, &h, sizeof(h)) == HDR_LEN && h.type == T_GET_ID)
+		status = do_get_id(b, c, &written);
+	else if (vq_read(c, 0, &h, sizeof(h)) == HDR_LEN && h.type != T_IN && h.type != T_OUT &&
+		 h.type != T_FLUSH)
+		status = S_UNSUPP;
+	vq_write(c, c->wr_len - 1, &status, 1);
+	return written + 1;
+}
+
 static const char *blk_notify(struct virtio_dev *d, u32 qi)
 {
 	struct virtio_blk *b = container_of(d, struct virtio_blk, dev);
 	struct virtq *q = &d->q[qi];
-	enum vq_pop r;
+	enum vq_pop r = VQ_EMPTY;
 
-	while ((r = virtq_pop(q, &d->ram, &d->chain)) == VQ_CHAIN) {
+	while ((!b->med || blk_med_room(b)) &&
+	       (r = virtq_pop(q, &d->ram, &d->chain)) == VQ_CHAIN) {
 		if (!d->chain.wr_len) {
 			snprintf(q->err, sizeof(q->err),
 				 "request at head %u has no writable status byte", d->chain.head);
 			return q->err;
 		}
-		virtq_push(q, d->chain.head, serve(b, &d->chain));
+		if (b->med && mediate(b, &d->chain))
+			continue;
+		virtq_push(q, d->chain.head, b->med ? med_local(b, &d->chain) : serve(b, &d->chain));
 	}
 	return r == VQ_BROKEN ? q->err : NULL;
+}
+
+void virtio_blk_resume(struct virtio_blk *b)
+{
+	const char *why;
+
+	if (!virtio_dev_serving(&b->dev, 0))
+		return;
+	why = blk_notify(&b->dev, 0);
+	if (why)
+		virtio_dev_fail(&b->dev, 0, why);
+	else
+		virtio_dev_used(&b->dev, 0);
+}
+
+static void blk_reset(struct virtio_dev *d)
+{
+	blk_med_reset(container_of(d, struct virtio_blk, dev));
 }
 
 static const struct virtio_dev_ops blk_ops = {
@@ -124,6 +176,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.features = VIRTIO_F_VERSION_1 | F_SIZE_MAX | F_SEG_MAX | F_BLK_SIZE | F_FLUSH,
 	.nr_queues = 1,
 	.notify = blk_notify,
+	.reset = blk_reset,
 };
 
 static void put_le(u8 *p, u64 v, u32 bytes)
@@ -140,7 +193,8 @@ void virtio_blk_init(struct virtio_blk *b, struct vm *vm, const char *name, u32 
 	b->size = size;
 	snprintf(b->serial, sizeof(b->serial), "bulkhead-%s-%u", name, slot);
 	put_le(b->dev.config + CFG_CAPACITY, size / SECTOR, 8);
-	put_le(b->dev.config + CFG_SIZE_MAX, SIZE_MAX_BYTES, 4);
-	put_le(b->dev.config + CFG_SEG_MAX, SEG_MAX, 4);
+	/* a mediated request travels whole in one message: at most 32 KiB */
+	put_le(b->dev.config + CFG_SIZE_MAX, disk ? SIZE_MAX_BYTES : MED_SIZE_MAX, 4);
+	put_le(b->dev.config + CFG_SEG_MAX, disk ? SEG_MAX : MED_SEG_MAX, 4);
 	put_le(b->dev.config + CFG_BLK_SIZE, SECTOR, 4);
 }

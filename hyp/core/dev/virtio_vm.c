@@ -2,6 +2,7 @@
  * the page allocator, filled from its image in the package), mapped at their slots, reset; and
  * the named ports hypervisor code adds to a VM's virtio-console. */
 #include <bulkhead/arch.h>
+#include <bulkhead/blk_mediated.h>
 #include <bulkhead/errno.h>
 #include <bulkhead/log.h>
 #include <bulkhead/palloc.h>
@@ -21,6 +22,7 @@ static u64 disk_pages(const struct virtio_blk *b)
 
 static void blk_free(struct vm *vm, struct virtio_blk *b)
 {
+	blk_med_destroy(vm, b);
 	if (b->disk_pa)
 		vm_free_pages(vm, b->disk_pa, disk_pages(b));
 	vm_free_pages(vm, b->pa, DEV_PAGES);
@@ -153,6 +155,13 @@ static int blk_create(struct vm *vm, u32 i, const struct guest_ram *ram)
 	vm->blk[i] = b;
 	b->pa = dev;
 	b->size = size;
+	if (d->mediated) { /* its blocks are a file's in the management VM */
+		virtio_blk_init(b, vm, vm->name, d->slot, ram, NULL, size);
+		if (blk_med_create(vm, b, i, d->mediated))
+			return E_NOMEM;
+		return mmio_add(&vm->mmio, CFG_VIRTIO_BASE + d->slot * CFG_VIRTIO_STRIDE,
+				VIRTIO_MMIO_SIZE, &virtio_mmio_ops, &b->dev);
+	}
 	disk = vm_alloc_pages(vm, disk_pages(b), PAGE_SIZE);
 	if (!disk)
 		return E_NOMEM;
@@ -172,7 +181,8 @@ static void describe(const struct vm *vm, u32 i)
 	log_line("vm '%s': virtio-blk@%u at 0x%llx (INTID %u): %llu KiB, %s%s", vm->name, d->slot,
 		 (unsigned long long)(CFG_VIRTIO_BASE + d->slot * CFG_VIRTIO_STRIDE),
 		 vm->blk[i]->dev.intid, (unsigned long long)(vm->blk[i]->size >> 10),
-		 d->image ? "from " : "empty", d->image ? d->image : "");
+		 d->mediated ? "mediated: the management VM's " : d->image ? "from " : "empty",
+		 d->mediated ? d->mediated : d->image ? d->image : "");
 }
 
 int virtio_vm_create(struct vm *vm)

@@ -168,12 +168,12 @@ void virtq_push(struct virtq *q, u16 head, u32 written)
 }
 
 /* Copies between buf and the chain's readable (write = false) or writable stream. */
-static u64 copy(const struct vq_chain *c, bool write, u64 off, u8 *buf, u64 len)
+u64 vq_segs_copy(const struct vq_seg *seg, u32 nr, bool write, u64 off, u8 *buf, u64 len)
 {
 	u64 done = 0;
 
-	for (u32 i = 0; i < c->nr_segs && done < len; i++) {
-		const struct vq_seg *s = &c->seg[i];
+	for (u32 i = 0; i < nr && done < len; i++) {
+		const struct vq_seg *s = &seg[i];
 		u64 n;
 
 		if (s->write != write)
@@ -195,10 +195,10 @@ static u64 copy(const struct vq_chain *c, bool write, u64 off, u8 *buf, u64 len)
 
 u64 vq_read(const struct vq_chain *c, u64 off, void *buf, u64 len)
 {
-	return copy(c, false, off, buf, len);
+	return vq_segs_copy(c->seg, c->nr_segs, false, off, buf, len);
 }
 
 u64 vq_write(const struct vq_chain *c, u64 off, const void *buf, u64 len)
 {
-	return copy(c, true, off, (u8 *)(uintptr_t)buf, len); /* only read from */
+	return vq_segs_copy(c->seg, c->nr_segs, true, off, (u8 *)(uintptr_t)buf, len);
 }

@@ -38,6 +38,7 @@
 #define CFG_MAX_VIRTIO 8 /* virtio devices per VM */
 #define CFG_SECTOR 512   /* a disk's size is a multiple of this */
 #define CFG_DISK_MAX GiB(1)
+#define CFG_MEDIATED_PATH_MAX 128 /* BHC_BLK_PATH_MAX */
 
 /* Shared-memory channels (docs/config.md, /channels): a region shared by two VMs at the same
  * guest-physical address in both, followed by one 4 KiB doorbell page; channel n's doorbell
@@ -58,6 +59,8 @@ struct cfg_disk {
 	u32 slot;          /* virtio-mmio slot, 0..CFG_VIRTIO_SLOTS-1 */
 	u64 size;          /* bytes; 0: the image's size rounded up to CFG_SECTOR */
 	const char *image; /* path of the initial contents (in the package), NULL: empty */
+	const char *mediated; /* the file in the management VM that holds it (served there by
+			       * `bhctl blkd`), NULL: a RAM disk */
 };
 
 /* A virtio-net port: MAC address, attached to the virtual switch named sw (vswitch.c). */

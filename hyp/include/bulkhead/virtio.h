@@ -33,6 +33,7 @@
 
 struct vm;
 struct virtio_dev;
+struct blk_med;
 
 struct virtio_dev_ops {
 	const char *name; /* "virtio-blk", in reports */
@@ -95,9 +96,13 @@ struct virtio_blk {
 	u64 size;  /* a multiple of 512 */
 	paddr_t pa, disk_pa; /* where this structure and the disk were allocated */
 	char serial[VIRTIO_BLK_SERIAL_LEN + 1]; /* GET_ID: "bulkhead-<vm>-<slot>", cut at 20 */
+	struct blk_med *med; /* mediated by the management VM (blk_mediated.c), NULL: RAM disk */
 };
 
-/* Sets up a zeroed b: disk of size bytes for VM vm (named name) in slot. */
+/* Takes more requests off b's queue after a mediated request completed (device lock held). */
+void virtio_blk_resume(struct virtio_blk *b);
+/* Sets up a zeroed b: disk of size bytes for VM vm (named name) in slot; disk NULL for a
+ * mediated disk (b->med set by the caller afterwards). */
 void virtio_blk_init(struct virtio_blk *b, struct vm *vm, const char *name, u32 slot,
 		     const struct guest_ram *ram, u8 *disk, u64 size);
 

@@ -76,6 +76,9 @@ void virtq_push(struct virtq *q, u16 head, u32 written);
 /* Copies up to len bytes at offset off of the chain's readable stream into buf / from buf into
  * its writable stream. Return the number of bytes copied. */
 u64 vq_read(const struct vq_chain *c, u64 off, void *buf, u64 len);
+/* The same over nr segments kept apart from a chain: write = the device-writable stream (buf is
+ * only read from then), else the readable one. */
+u64 vq_segs_copy(const struct vq_seg *seg, u32 nr, bool write, u64 off, u8 *buf, u64 len);
 u64 vq_write(const struct vq_chain *c, u64 off, const void *buf, u64 len);
 
 #endif
