@@ -7,7 +7,8 @@
 #                            (libyaml-0-2, libc6; libfdt is linked in) and the dynamic loader
 #     /guests/               what the management VM can create: linux/Image and
 #                            linux/initramfs.cpio.gz, demo.bin, ticker.bin, and the example
-#                            configurations linux.dts, demo.dts, ticker.dts (linux/mgmt/)
+#                            configurations linux.dts, linux-disk.dts, demo.dts, ticker.dts
+#                            (linux/mgmt/)
 # The .debs stay in cache/debs, unpacked once into cache/root-dtc-<version>. Rebuilds only when
 # an input is newer than the output. The result is about 25 MiB: the VM needs ~512 MiB of RAM.
 set -eu

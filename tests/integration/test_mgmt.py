@@ -53,8 +53,10 @@ class MgmtShell(LinuxShell):
 
     def setup(self):
         """Loads the drivers of the control channel (the initramfs leaves modules unloaded);
-        returns the port's device path."""
-        self.run("modprobe virtio_mmio; modprobe virtio_console")
+        returns the port's device path. Kernel messages stop going to the console (they stay
+        in dmesg): under TCG one like "hrtimer: interrupt took ..." can land among a command's
+        output lines."""
+        self.run("dmesg -n 1; modprobe virtio_mmio; modprobe virtio_console")
         # the driver probes the device and names its ports asynchronously: wait (10 s at most)
         out = self.run("for i in $(seq 50); do grep -l '^bulkhead.ctl$' "
                        "/sys/class/virtio-ports/*/name 2>/dev/null && break; sleep 0.2; done")

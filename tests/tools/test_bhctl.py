@@ -40,7 +40,7 @@ def run(*args, hyp=None, stdin=b"", timeout=20, env=None):
 
 # ---- usage ----
 
-COMMANDS = ["list", "info", "create", "start", "stop", "reboot", "pause", "unpause",
+COMMANDS = ["list", "info", "create", "start", "stop", "reboot", "pause", "unpause", "blkd",
             "destroy", "console", "stats", "top"]
 
 

@@ -26,9 +26,12 @@ struct bhc_msg {
 	uint8_t *data;
 };
 
-/* The control channel: the port's file descriptor and the receive stream. */
+/* The control channel (or blkd's port): the port's file descriptor and the receive stream. */
 struct chan {
 	int fd;
+	const char *what; /* "control channel", for messages */
+	char path[512];   /* the port's device */
+	bool resync;      /* a bad header is reported and skipped, not fatal (blkd) */
 	uint32_t seq;     /* next request's sequence number */
 	int timeout_ms;   /* wait for one reply */
 	uint8_t *buf;     /* bytes read but not yet parsed into messages */
@@ -50,6 +53,9 @@ struct reply {
 struct ctx {
 	const char *prog;
 	const char *device; /* --device / BHCTL_DEVICE, or NULL: find the port */
+	bool device_cli;    /* device came from --device (not from the environment) */
+	const char *port;   /* the port's name if not BHC_PORT_NAME (blkd) */
+	const char *port_what; /* and what to call it in messages */
 	struct chan ch;
 	bool open;
 };
@@ -105,6 +111,7 @@ int cmd_stop(struct ctx *c, int argc, char **argv);
 int cmd_console(struct ctx *c, int argc, char **argv);
 int cmd_stats(struct ctx *c, int argc, char **argv);
 int cmd_top(struct ctx *c, int argc, char **argv);
+int cmd_blkd(struct ctx *c, int argc, char **argv);
 
 const struct command *find_command(const char *name);
 int usage_error(const struct command *cmd, const char *fmt, ...)

@@ -46,17 +46,18 @@ const char *bhc_type_name(uint16_t type)
 	return type == BHC_EV_CONSOLE ? "EV_CONSOLE" : "?";
 }
 
-/* Finds /dev/vportNpM whose sysfs name is BHC_PORT_NAME. Returns 0 or EXIT_CHAN. */
-static int find_port(char *path, size_t cap)
+/* Finds /dev/vportNpM whose sysfs name is port (what: "control channel", for messages).
+ * Returns 0 or EXIT_CHAN. */
+static int find_port(const char *port, const char *what, char *path, size_t cap)
 {
 	DIR *d = opendir(SYSFS_PORTS);
 	struct dirent *e;
 
 	if (!d) {
 		fprintf(stderr,
-			"bhctl: no control channel: %s is missing (no virtio-console: is "
+			"bhctl: no %s: %s is missing (no virtio-console: is "
 			"virtio_console loaded? `modprobe virtio_mmio virtio_console`)\n",
-			SYSFS_PORTS);
+			what, SYSFS_PORTS);
 		return EXIT_CHAN;
 	}
 	while ((e = readdir(d))) {
@@ -74,7 +75,7 @@ static int find_port(char *path, size_t cap)
 		fclose(f);
 		buf[n] = 0;
 		buf[strcspn(buf, "\n")] = 0;
-		if (!strcmp(buf, BHC_PORT_NAME)) {
+		if (!strcmp(buf, port)) {
 			snprintf(path, cap, "/dev/%s", e->d_name);
 			closedir(d);
 			return 0;
@@ -82,9 +83,9 @@ static int find_port(char *path, size_t cap)
 	}
 	closedir(d);
 	fprintf(stderr,
-		"bhctl: no control channel: no virtio-console port named '%s' in %s "
+		"bhctl: no %s: no virtio-console port named '%s' in %s "
 		"(is this the management VM?)\n",
-		BHC_PORT_NAME, SYSFS_PORTS);
+		what, port, SYSFS_PORTS);
 	return EXIT_CHAN;
 }
 
@@ -92,23 +93,25 @@ int chan_open(struct ctx *c)
 {
 	char found[PATH_LEN];
 	const char *path = c->device, *t = getenv("BHCTL_TIMEOUT");
+	const char *port = c->port ? c->port : BHC_PORT_NAME;
+	const char *what = c->port ? c->port_what : "control channel";
 	struct chan *ch = &c->ch;
 	int fd;
 
 	if (c->open)
 		return 0;
 	if (!path) {
-		if (find_port(found, sizeof(found)))
+		if (find_port(port, what, found, sizeof(found)))
 			return EXIT_CHAN;
 		path = found;
 	}
 	fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EBUSY)
-			fprintf(stderr, "bhctl: %s: the control channel is in use by another bhctl\n",
-				path);
+			fprintf(stderr, "bhctl: %s: the %s is in use by another bhctl\n", path,
+				what);
 		else
-			fprintf(stderr, "bhctl: cannot open the control channel %s: %s\n", path,
+			fprintf(stderr, "bhctl: cannot open the %s %s: %s\n", what, path,
 				strerror(errno));
 		return EXIT_CHAN;
 	}
@@ -122,6 +125,8 @@ int chan_open(struct ctx *c)
 	}
 	memset(ch, 0, sizeof(*ch));
 	ch->fd = fd;
+	ch->what = what;
+	snprintf(ch->path, sizeof(ch->path), "%s", path);
 	/* Not 0: a reply still queued from an earlier, interrupted bhctl should not match. */
 	ch->seq = ((uint32_t)getpid() << 16) ^ (uint32_t)time(NULL);
 	ch->timeout_ms = REPLY_TIMEOUT_MS;
@@ -191,7 +196,7 @@ int chan_send(struct chan *ch, uint16_t type, uint32_t seq, const void *a, size_
 	rc = write_all(ch->fd, msg, total); /* one message, one write (if the port takes it) */
 	free(msg);
 	if (rc) {
-		fprintf(stderr, "bhctl: writing to the control channel: %s\n",
+		fprintf(stderr, "bhctl: writing to the %s: %s\n", ch->what,
 			errno ? strerror(errno) : "closed");
 		return EXIT_CHAN;
 	}
@@ -200,15 +205,12 @@ int chan_send(struct chan *ch, uint16_t type, uint32_t seq, const void *a, size_
 
 static const uint8_t magic_bytes[4] = { 'B', 'H', 'C', '1' };
 
-/* Takes one whole message off the front of the stream. Returns 1 if it did, 0 if more bytes
- * are needed, -1 on a header no resynchronisation can fix (after a message). */
-static int parse_one(struct chan *ch, struct bhc_msg *m)
+/* Drops bytes before the next magic (say, the tail of a reply to an interrupted bhctl). A
+ * partial magic at the very end is kept. */
+static void skip_to_magic(struct chan *ch)
 {
-	struct bhc_hdr h;
 	size_t start = 0;
 
-	/* Garbage before a header (say, the tail of a reply to an interrupted bhctl): skip to the
-	 * next magic. A partial magic at the very end is kept. */
 	while (start < ch->len) {
 		size_t k = ch->len - start < 4 ? ch->len - start : 4;
 
@@ -221,21 +223,43 @@ static int parse_one(struct chan *ch, struct bhc_msg *m)
 		memmove(ch->buf, ch->buf + start, ch->len - start);
 		ch->len -= start;
 	}
-	if (ch->len < sizeof(h))
-		return 0;
-	memcpy(&h, ch->buf, sizeof(h));
-	if (h.version != BHC_VERSION) {
-		fprintf(stderr,
-			"bhctl: the hypervisor speaks control protocol version %u; this bhctl "
-			"speaks version %d\n",
-			h.version, BHC_VERSION);
-		return -1;
-	}
-	if (h.len > BHC_MAX_PAYLOAD) {
-		fprintf(stderr,
-			"bhctl: protocol error: a message of %u bytes from the hypervisor "
-			"(at most %u)\n",
-			h.len, BHC_MAX_PAYLOAD);
+}
+
+/* Takes one whole message off the front of the stream. Returns 1 if it did, 0 if more bytes
+ * are needed, -1 on a header no resynchronisation can fix (after a message). With ch->resync,
+ * a bad header is reported and skipped instead (the next magic starts over). */
+static int parse_one(struct chan *ch, struct bhc_msg *m)
+{
+	struct bhc_hdr h;
+
+	for (;;) {
+		skip_to_magic(ch);
+		if (ch->len < sizeof(h))
+			return 0;
+		memcpy(&h, ch->buf, sizeof(h));
+		if (h.version == BHC_VERSION && h.len <= BHC_MAX_PAYLOAD)
+			break;
+		if (ch->resync) {
+			fprintf(stderr,
+				"bhctl: protocol error on the %s: a header with version %u and "
+				"length %u (this bhctl speaks version %d, at most %u bytes): "
+				"skipped\n",
+				ch->what, h.version, h.len, BHC_VERSION, BHC_MAX_PAYLOAD);
+			ch->skipped++;
+			ch->len--;
+			memmove(ch->buf, ch->buf + 1, ch->len);
+			continue;
+		}
+		if (h.version != BHC_VERSION)
+			fprintf(stderr,
+				"bhctl: the hypervisor speaks control protocol version %u; this "
+				"bhctl speaks version %d\n",
+				h.version, BHC_VERSION);
+		else
+			fprintf(stderr,
+				"bhctl: protocol error: a message of %u bytes from the hypervisor "
+				"(at most %u)\n",
+				h.len, BHC_MAX_PAYLOAD);
 		return -1;
 	}
 	if (ch->len < sizeof(h) + h.len)
@@ -280,7 +304,7 @@ int chan_fill(struct chan *ch)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n <= 0) {
-		fprintf(stderr, "bhctl: the control channel was closed%s%s\n", n < 0 ? ": " : "",
+		fprintf(stderr, "bhctl: the %s was closed%s%s\n", ch->what, n < 0 ? ": " : "",
 			n < 0 ? strerror(errno) : "");
 		return -1;
 	}

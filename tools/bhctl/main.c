@@ -58,6 +58,21 @@ static const struct command commands[] = {
 	  "before each refresh.\n"
 	  "  -d SECONDS   interval (default 2, 1..3600)\n"
 	  "  -n COUNT     stop after COUNT refreshes (default: until interrupted)\n" },
+	{ "blkd", cmd_blkd, "[-d] [-v] [-l FILE]",
+	  "serve guests' mediated disks from files in this VM",
+	  "The daemon behind virtio-blk disks configured with `mediated = \"PATH\"`\n"
+	  "(docs/config.md): it reads the guests' requests, which the hypervisor forwards on\n"
+	  "the virtio-console port '" BHC_BLK_PORT_NAME "', does them on the file PATH in this VM\n"
+	  "and answers. A missing file is created with the disk's size, a shorter one is\n"
+	  "extended to it (a block device must be large enough). It prints a line for each\n"
+	  "file it opens and for each error; SIGTERM or SIGINT makes it sync its files and\n"
+	  "exit. Requests it does not serve leave the guest's disk waiting.\n"
+	  "  -d, --daemon     run in the background once the port is open (prints the pid)\n"
+	  "  -v, --verbose    also a line for every request\n"
+	  "  -l, --log FILE   append the output to FILE\n"
+	  "  --device PATH    the port (default: the one named '" BHC_BLK_PORT_NAME "')\n"
+	  "blkd exits 0 after SIGTERM or SIGINT with its files synced, 1 if a file could\n"
+	  "not be synced (or FILE opened), 3 if the port is missing, in use or closed.\n" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -152,8 +167,10 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			c.device = argv[i];
+			c.device_cli = true;
 		} else if (!strncmp(argv[i], "--device=", 9)) {
 			c.device = argv[i] + 9;
+			c.device_cli = true;
 		} else {
 			fprintf(stderr, "bhctl: unknown option '%s'\n", argv[i]);
 			main_usage(stderr);
