@@ -322,6 +322,22 @@ def test_bad_requests_refused_nothing_half_created(system):
         out = sh.bhctl("create /tmp/bad.dts", rc=1)
         assert any(msg in t for t in out), out
         assert set(sh.vms()) == before and sh.pool_free() == free0
+    # refusals only the hypervisor can make (the file itself is fine): more memory than the
+    # pool has, a name already taken; each with its message, nothing left behind
+    hyp0 = sh.hyp_free()
+    sh.run("sed 's/0x0 0x200000>/0x0 0x40000000>/' /guests/demo.dts >/guests/big.dts")
+    out = sh.bhctl("create /guests/big.dts", rc=1)
+    assert any("big.dts: vm 'demo': needs 1024 MiB of the VM pool" in t and
+               "640 MiB are free" in t for t in out), out
+    assert set(sh.vms()) == before and sh.pool_free() == free0
+    sh.bhctl("create /guests/demo.dts")
+    used = free0 - sh.pool_free()
+    out = sh.bhctl("create /guests/demo.dts", rc=1)
+    assert any("vm 'demo': field 'name': VM 1 already has this name" in t for t in out), out
+    assert set(sh.vms()) == before | {"demo"} and sh.pool_free() == free0 - used
+    sh.bhctl("destroy demo")
+    assert sh.pool_free() == free0 and sh.hyp_free() == hyp0
+    assert not [t for t in con.lines("hyp") if "unhandled" in t]
 
 
 @requires_mgmt
