@@ -46,13 +46,14 @@ static struct vm *slot_take(void)
 	struct vm *vm = NULL;
 
 	spin_lock(&slots_lock);
-	for (u32 i = 0; i < MAX_VMS && !vm; i++) {
+	for (u32 i = 0; i < MAX_VMS; i++) {
 		if (vms[i].used || vms[i].state == VM_DYING)
 			continue;
+		memset(&vms[i], 0, sizeof(vms[i]));
+		vms[i].id = i;
+		vms[i].state = VM_DYING; /* reserved until created or given back */
 		vm = &vms[i];
-		memset(vm, 0, sizeof(*vm));
-		vm->id = i;
-		vm->state = VM_DYING; /* reserved until created or given back */
+		break;
 	}
 	spin_unlock(&slots_lock);
 	return vm;
@@ -417,6 +418,12 @@ int vm_destroy(struct vm *vm)
 	u64 freed = vm->ram_size;
 
 	spin_lock(&vm->lock);
+	/* A reset the guest asked for is copying its images on its own CPU: let it finish. */
+	while (vm->state == VM_RESETTING) {
+		spin_unlock(&vm->lock);
+		arch_cpu_relax();
+		spin_lock(&vm->lock);
+	}
 	if (vm->nr_ivc || vm->state == VM_DYING) {
 		spin_unlock(&vm->lock);
 		return vm->nr_ivc ? E_BUSY : E_STATE;
