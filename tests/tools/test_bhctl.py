@@ -41,7 +41,7 @@ def run(*args, hyp=None, stdin=b"", timeout=20, env=None):
 # ---- usage ----
 
 COMMANDS = ["list", "info", "create", "start", "stop", "reboot", "pause", "unpause", "blkd",
-            "destroy", "console", "stats", "top"]
+            "destroy", "console", "stats", "top", "raw"]
 
 
 def test_main_help_lists_every_command():
@@ -240,6 +240,47 @@ def test_other_version_refused(hyp):
     hyp.version = 2
     rc, _, err = run("list", hyp=hyp)
     assert rc == 3 and "speaks control protocol version 2" in err
+
+
+# ---- raw ----
+
+def test_raw_sends_bytes_as_given_and_prints_replies(hyp):
+    """Each argument is sent unchanged (a bad header too); the reply to the last header's seq
+    is printed with its fields, status number and name, and message text."""
+    bad = fh.HDR.pack(0xdeadbeef, 1, 2, 77, 0)
+    rc, out, err = run("raw", bad.hex(), hyp=hyp, env={"BHCTL_TIMEOUT": "1"})
+    assert rc == 3 and "no reply to seq 77 within" in err and out == ""
+    assert hyp.errors == ["bad header 0xdeadbeef v1 len 0"]
+    hyp.errors.clear()
+    hyp.fail = {fh.STATS: (fh.ENOENT, "no VM with id 99")}
+    msg = fh.HDR.pack(fh.MAGIC, 1, fh.STATS, 9, 8) + fh.REF.pack(99, 0)
+    rc, out, err = run("raw", msg[:5].hex(), msg[5:].hex(), hyp=hyp)
+    assert rc == 0, err
+    assert out == ('reply seq=9 type=0x8003 (STATS) version=1 len=25 status=-4 (ENOENT) '
+                   'msg="no VM with id 99"\n')
+    assert hyp.requests[-1] == (fh.STATS, 9, fh.REF.pack(99, 0))
+
+
+def test_raw_msg_builds_the_header(hyp, tmp_path):
+    """--msg TYPE SEQ wraps the joined payload (hex and @FILE) in a well-formed header; an OK
+    reply's data is printed in hex."""
+    (tmp_path / "tail").write_bytes(b"\0\0\0\0")
+    rc, out, err = run("raw", "--msg", "hello", "5", hyp=hyp)
+    assert rc == 0, err
+    assert re.fullmatch(r"reply seq=5 type=0x8001 \(HELLO\) version=1 len=64 status=0 "
+                        r"\(OK\) data=01000000[0-9a-f]{104}\n", out), out
+    rc, out, err = run("raw", "--msg", "3", "0x10", "00000000", f"@{tmp_path / 'tail'}",
+                       hyp=hyp)
+    assert rc == 0 and "reply seq=16 type=0x8003 (STATS)" in out, (out, err)
+    assert hyp.requests[-1] == (fh.STATS, 16, fh.REF.pack(0, 0))
+
+
+def test_raw_usage_errors():
+    for args, msg in [((), "nothing to send"), (("zz",), "'z' is not a hex digit"),
+                      (("abc",), "odd number of hex digits"),
+                      (("--msg", "nosuch", "1"), "TYPE 'nosuch'")]:
+        rc, _, err = run("raw", *args, hyp=None, env={"BHCTL_DEVICE": "/nonexistent"})
+        assert rc == 2 and msg in err, (args, rc, err)
 
 
 # ---- create ----

@@ -112,6 +112,7 @@ int cmd_console(struct ctx *c, int argc, char **argv);
 int cmd_stats(struct ctx *c, int argc, char **argv);
 int cmd_top(struct ctx *c, int argc, char **argv);
 int cmd_blkd(struct ctx *c, int argc, char **argv);
+int cmd_raw(struct ctx *c, int argc, char **argv);
 
 const struct command *find_command(const char *name);
 int usage_error(const struct command *cmd, const char *fmt, ...)

@@ -73,6 +73,29 @@ static const struct command commands[] = {
 	  "  --device PATH    the port (default: the one named '" BHC_BLK_PORT_NAME "')\n"
 	  "blkd exits 0 after SIGTERM or SIGINT with its files synced, 1 if a file could\n"
 	  "not be synced (or FILE opened), 3 if the port is missing, in use or closed.\n" },
+	{ "raw", cmd_raw, "[OPTIONS] [--msg TYPE SEQ] [HEX|@FILE]...",
+	  "send bytes as given, print the replies (debugging)",
+	  "For protocol debugging and tests. Sends bytes to the control channel exactly as\n"
+	  "given, whole messages with their 16-byte header (malformed ones too: nothing is\n"
+	  "checked or fixed), then prints one line per message that comes back: its header\n"
+	  "fields, a reply's status as a number and a name and its message text (or its\n"
+	  "data in hex), until the reply to the awaited seq arrives or the timeout.\n"
+	  "Each HEX argument (hex digits, white space ignored) or @FILE (the bytes of FILE;\n"
+	  "@- stdin) is one write(); so is each line of -f FILE (hex text; - stdin; empty\n"
+	  "lines and # comments skipped; a line ending in \\ goes on in the next), after\n"
+	  "the arguments. The awaited seq is that of the last header found\n"
+	  "by following the len fields from the first byte sent (none: print what comes\n"
+	  "until the timeout, exit 0).\n"
+	  "  --msg TYPE SEQ  one write: a well-formed header (magic, version 1, TYPE, SEQ,\n"
+	  "                  the payload's length) around the payload the arguments (and -f)\n"
+	  "                  give, joined; TYPE is a number or a name (HELLO, LIST, ...)\n"
+	  "  -s SEQ          wait for the reply to SEQ\n"
+	  "  -t SECONDS      how long to wait (default 5, 0..3600)\n"
+	  "  -d MS           pause between writes (default 0)\n"
+	  "Output lines: `reply seq=N type=0xT (NAME) version=V len=L status=S (ENAME)` then\n"
+	  "` msg=\"TEXT\"` (an error) or ` data=HEX` (OK with data); events likewise, with\n"
+	  "` vm=ID text=\"TEXT\"` for EV_CONSOLE. Exit 0 when the reply came, whatever its\n"
+	  "status; 3 if it did not within the timeout or the channel failed.\n" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -82,9 +82,17 @@ struct vm *ctl_ref_vm(struct ctl_req *r)
 	struct vm *vm;
 
 	memcpy(&ref, r->data, sizeof(ref));
+	if (ctl_pending_is(ref.id)) {
+		struct bhc_vm_info info;
+
+		ctl_pending_info(&info);
+		r->ref_status = ctl_fail(r, BHC_ESTATE, "VM %u '%s' is loading: it can be loaded, "
+					 "started or destroyed", ref.id, info.name);
+		return NULL;
+	}
 	vm = vm_get(ref.id);
 	if (!vm || vm->state == VM_DYING) {
-		ctl_fail(r, BHC_ENOENT, "no VM with id %u", ref.id);
+		r->ref_status = ctl_fail(r, BHC_ENOENT, "no VM with id %u", ref.id);
 		return NULL;
 	}
 	return vm;
@@ -116,7 +124,7 @@ static const struct {
 /* Serves one complete message (control lock held). */
 static void serve(struct ctl_port *p, const struct bhc_hdr *h, const u8 *payload)
 {
-	struct ctl_req r = { p->vm, h, payload, h->len, out_buf, 0, msg_buf };
+	struct ctl_req r = { p->vm, h, payload, h->len, out_buf, 0, msg_buf, BHC_OK };
 	int status;
 
 	msg_buf[0] = '\0';
@@ -151,7 +159,7 @@ static bool consume(struct ctl_port *p)
 
 		memcpy(&h, p->buf + at, HDR_LEN);
 		if (h.magic != BHC_MAGIC || h.version != BHC_VERSION || h.len > BHC_MAX_PAYLOAD) {
-			struct ctl_req r = { p->vm, &h, NULL, 0, out_buf, 0, msg_buf };
+			struct ctl_req r = { p->vm, &h, NULL, 0, out_buf, 0, msg_buf, BHC_OK };
 
 			ctl_fail(&r, BHC_EPROTO, "bad message header (magic 0x%x, version %u, "
 				 "length %u; this is protocol version %u)", h.magic, h.version,
@@ -277,7 +285,7 @@ int ctl_console_attach(struct ctl_req *r)
 	struct vm *vm = ctl_ref_vm(r);
 
 	if (!vm)
-		return BHC_ENOENT;
+		return r->ref_status;
 	if (vm == r->from)
 		return ctl_fail(r, BHC_EBUSY, "'%s' is the management VM itself", vm->name);
 	spin_lock(&send_lock);
@@ -301,7 +309,7 @@ int ctl_console_input(struct ctl_req *r)
 	u32 n = r->len - (u32)sizeof(struct bhc_vm_ref), taken = 0;
 
 	if (!vm)
-		return BHC_ENOENT;
+		return r->ref_status;
 	if (vm == r->from)
 		return ctl_fail(r, BHC_EBUSY, "'%s' is the management VM itself", vm->name);
 	while (taken < n && console_vm_input(vm, r->data[sizeof(struct bhc_vm_ref) + taken]))

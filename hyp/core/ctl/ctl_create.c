@@ -239,8 +239,14 @@ int ctl_load(struct ctl_req *r)
 	u32 n = r->len - (u32)sizeof(l);
 
 	memcpy(&l, r->data, sizeof(l));
-	if (!ctl_pending_is(l.id))
+	if (!ctl_pending_is(l.id)) {
+		const struct vm *vm = vm_get(l.id);
+
+		if (vm && vm->state != VM_DYING) /* it exists: its state is the reason */
+			return ctl_fail(r, BHC_ESTATE, "'%s' is not being created: only a loading VM "
+					"takes LOAD", vm->name);
 		return ctl_fail(r, BHC_ENOENT, "VM %u is not being created", l.id);
+	}
 	if (l.blob >= NR_BLOBS || !pend.size[l.blob])
 		return ctl_fail(r, BHC_ERANGE, "file %u was not declared by CREATE", l.blob);
 	if (l.offset != pend.got[l.blob] || n > pend.size[l.blob] - pend.got[l.blob])

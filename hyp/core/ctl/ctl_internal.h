@@ -18,6 +18,7 @@ struct ctl_req {
 	u8 *out;             /* reply data buffer (after bhc_status), CTL_OUT_MAX bytes */
 	u32 out_len;         /* reply data bytes */
 	char *msg;           /* error message buffer, CTL_MSG_MAX bytes */
+	int ref_status;      /* why ctl_ref_vm() returned NULL */
 };
 
 #define CTL_OUT_MAX 4096
@@ -30,7 +31,8 @@ typedef int (*ctl_op_fn)(struct ctl_req *r);
 int ctl_fail(struct ctl_req *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The VM the request's leading bhc_vm_ref names (checked: exists, not dying), or NULL with
- * r->msg set (BHC_ENOENT). */
+ * r->msg and r->ref_status set: BHC_ENOENT, or BHC_ESTATE for the VM being created (it is in
+ * `bhctl list`, LOADING, but only LOAD, START and DESTROY apply to it). */
 struct vm *ctl_ref_vm(struct ctl_req *r);
 
 int ctl_hello(struct ctl_req *r);

@@ -121,7 +121,7 @@ int ctl_stats(struct ctl_req *r)
 	static struct bhc_vm_stats s;
 
 	if (!vm)
-		return BHC_ENOENT;
+		return r->ref_status;
 	memset(&s, 0, sizeof(s));
 	ctl_fill_info(vm, &s.info);
 	for (u32 i = 0; i < vm->nr_vcpus; i++)
@@ -153,7 +153,7 @@ static struct vm *other_vm(struct ctl_req *r, const char *verb)
 {
 	struct vm *vm = ctl_ref_vm(r);
 
-	other_status = BHC_ENOENT;
+	other_status = r->ref_status;
 	if (vm && vm == r->from) {
 		other_status = ctl_fail(r, BHC_EBUSY, "the management VM cannot %s itself", verb);
 		return NULL;
