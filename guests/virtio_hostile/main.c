@@ -5,7 +5,7 @@
  * "virtio-hostile: <tag>: <what happened>: ok" (or FAIL). The checks:
  *
  *   a-probe         MagicValue, Version 2, DeviceID 2
- *   b-features      FLUSH offered; indirect descriptors, EVENT_IDX not; VERSION_1 offered
+ *   b-features      FLUSH, indirect descriptors, EVENT_IDX and VERSION_1 offered
  *   c-no-version-1  FEATURES_OK refused without VERSION_1, and for an unoffered feature
  *   d-capacity      2048 sectors in the configuration space
  *   e-write-read    sectors 10..17 written and read back (status 0 each)
@@ -19,6 +19,12 @@
  *   m-head-range    a ring entry naming descriptor 200 (size 8)      | "<tag>-recovered"
  *   n-ring-outside  a descriptor table at 0x30000000 (QueueReady)    /
  *   o-wide-access   an 8-byte read of MagicValue: external abort
+ *   p-indirect-read with INDIRECT_DESC and EVENT_IDX: a read through an indirect table;
+ *                   avail_event written
+ *   q-indirect-outside  an indirect table at 0x20000000              \ NEEDS_RESET, reset,
+ *   r-indirect-nested   a table naming another table                  | set up again, one
+ *   s-indirect-next     an indirect descriptor with NEXT              | good read:
+ *   t-indirect-len      a table of 24 bytes (not a multiple of 16)    / "<tag>-recovered"
  *
  * Then "virtio-hostile: done N checks, F failures" and ticks like the ticker guest. Meant for a
  * VM with 16 MiB of RAM at 0x40000000 and `virtio-blk@0 { size = <0x0 0x100000>; }`. */
@@ -70,17 +76,17 @@ static void probe(void)
 	lo = vio_read(V_DEV_FEATURES);
 	vio_write(V_DEV_FEATURES_SEL, 1);
 	hi = vio_read(V_DEV_FEATURES);
-	result("b-features", (lo & F_FLUSH) && !(lo & (F_INDIRECT | F_EVENT_IDX)) &&
+	result("b-features", (lo & F_FLUSH) && (lo & F_INDIRECT) && (lo & F_EVENT_IDX) &&
 	       (hi & F_VERSION_1_HI), "features 0x%x 0x%x", hi, lo);
 }
 
 static void negotiation(void)
 {
 	uint32_t without = vio_negotiate(F_FLUSH, 0);
-	uint32_t unoffered = vio_negotiate(F_FLUSH | F_INDIRECT, F_VERSION_1_HI);
+	uint32_t unoffered = vio_negotiate(F_FLUSH | F_RO, F_VERSION_1_HI);
 
 	result("c-no-version-1", !(without & ST_FEATURES_OK) && !(unoffered & ST_FEATURES_OK),
-	       "status 0x%x without VERSION_1, 0x%x with INDIRECT", without, unoffered);
+	       "status 0x%x without VERSION_1, 0x%x with RO", without, unoffered);
 }
 
 static void good_requests(void)
@@ -183,6 +189,56 @@ static void wide_access(void)
 	       (unsigned long)last_esr);
 }
 
+static volatile struct vdesc table[4]; /* an indirect table */
+
+/* Head 0 of the queue: header, data (4096 bytes) and status of a read of sector 10 in the
+ * table. */
+static void indirect_request(void)
+{
+	uint32_t type = T_IN;
+	uint64_t sector = 10;
+
+	memcpy(req_hdr, &type, 4);
+	memset(req_hdr + 4, 0, 4);
+	memcpy(req_hdr + 8, &sector, 8);
+	memset(req_data, 0, 4096);
+	req_status = 0xEE;
+	table[0] = (struct vdesc){ (uintptr_t)req_hdr, 16, D_NEXT, 1 };
+	table[1] = (struct vdesc){ (uintptr_t)req_data, 4096, D_NEXT | D_WRITE, 2 };
+	table[2] = (struct vdesc){ (uintptr_t)&req_status, 1, D_WRITE, 0 };
+	vq_desc[0] = (struct vdesc){ (uintptr_t)table, 3 * 16, D_INDIRECT, 0 };
+}
+
+static void indirect_tables(void)
+{
+	const uint32_t feat = F_FLUSH | F_INDIRECT | F_EVENT_IDX;
+	int s = vio_setup_with(feat), used;
+
+	indirect_request();
+	used = vio_kick(0, 1);
+	result("p-indirect-read", s == 0 && used && req_status == 0 && check_pattern(4096, 7) &&
+	       vq_used.avail_event == 1, "setup %d, %s, status %d, data %s, avail_event %u", s,
+	       used ? "used" : "nothing used", req_status,
+	       check_pattern(4096, 7) ? "same" : "different", vq_used.avail_event);
+	vio_setup_with(feat);
+	indirect_request();
+	vq_desc[0].addr = NOT_RAM;
+	expect_refused("q-indirect-outside", vio_kick(0, 1));
+	vio_setup_with(feat);
+	indirect_request();
+	table[1] = (struct vdesc){ (uintptr_t)table, 3 * 16, D_INDIRECT, 0 };
+	expect_refused("r-indirect-nested", vio_kick(0, 1));
+	vio_setup_with(feat);
+	indirect_request();
+	vq_desc[0].flags = D_INDIRECT | D_NEXT;
+	vq_desc[0].next = 1;
+	expect_refused("s-indirect-next", vio_kick(0, 1));
+	vio_setup_with(feat);
+	indirect_request();
+	vq_desc[0].len = 24;
+	expect_refused("t-indirect-len", vio_kick(0, 1));
+}
+
 int main(void)
 {
 	exc_set_hook(hook);
@@ -195,6 +251,7 @@ int main(void)
 	broken_chains();
 	broken_queue();
 	wide_access();
+	indirect_tables();
 	printf("virtio-hostile: done %u checks, %u failures\n", check_count, check_failures);
 	tick_forever();
 }

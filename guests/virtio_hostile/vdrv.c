@@ -43,7 +43,12 @@ static void set_addr(uint32_t reg, const volatile void *p)
 
 int vio_setup(void)
 {
-	if (!(vio_negotiate(F_FLUSH, F_VERSION_1_HI) & ST_FEATURES_OK))
+	return vio_setup_with(F_FLUSH);
+}
+
+int vio_setup_with(uint32_t lo)
+{
+	if (!(vio_negotiate(lo, F_VERSION_1_HI) & ST_FEATURES_OK))
 		return 1;
 	vio_write(V_QUEUE_SEL, 0);
 	if (vio_read(V_QUEUE_NUM_MAX) < QSIZE || vio_read(V_QUEUE_READY))

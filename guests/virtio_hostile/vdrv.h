@@ -36,6 +36,7 @@
 #define ST_FEATURES_OK 8
 #define ST_NEEDS_RESET 0x40
 
+#define F_RO (1u << 5) /* read-only disk: not offered */
 #define F_FLUSH (1u << 9)
 #define F_INDIRECT (1u << 28)
 #define F_EVENT_IDX (1u << 29)
@@ -43,6 +44,7 @@
 
 #define D_NEXT 1
 #define D_WRITE 2
+#define D_INDIRECT 4
 
 #define T_IN 0
 #define T_OUT 1
@@ -80,8 +82,10 @@ void vio_write(uint32_t off, uint32_t val);
 /* Reset, ACKNOWLEDGE | DRIVER, offers features (lo, hi words) and sets FEATURES_OK; returns
  * the status read back. */
 uint32_t vio_negotiate(uint32_t lo, uint32_t hi);
-/* A complete initialization with queue 0 ready and DRIVER_OK; 0 if it worked, else the step. */
+/* A complete initialization with queue 0 ready and DRIVER_OK, accepting FLUSH and VERSION_1
+ * (vio_setup_with: the features lo of bits 0-31); 0 if it worked, else the step. */
 int vio_setup(void);
+int vio_setup_with(uint32_t lo);
 /* Makes descriptor head available (the ring entry: head; the index: +advance) and notifies.
  * Returns 1 if the device used a buffer (its interrupt status then acknowledged), 0 if not
  * (it answers synchronously). */

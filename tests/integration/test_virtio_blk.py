@@ -4,8 +4,8 @@ virtio_mmio and virtio_blk drivers find them with the configured sizes, the seri
 hypervisor gives and their own interrupts; an ext2 file system made on the empty disk keeps a
 1 MiB random file and a text file across umount and mount (md5sum); the image disk holds the
 image, zero-padded. After a reboot of the VM (PSCI SYSTEM_RESET) both disks still hold what was
-written (a disk survives a reboot; it is not reloaded from the package). The kernel log stays
-clean.
+written (a disk survives a reboot; it is not reloaded from the package). Linux negotiates
+indirect descriptors and EVENT_IDX on both. The kernel log stays clean.
 
 Needs build/linux/ (`make linux`); skipped without it. The shell helper is in test_linux_qemu.py.
 """
@@ -64,6 +64,11 @@ def test_linux_virtio_blk(system):
     irqs = sh.run("grep virtio /proc/interrupts")
     assert any(re.search(r"\b48 Level\s+virtio0$", t) for t in irqs), irqs
     assert any(re.search(r"\b53 Level\s+virtio1$", t) for t in irqs), irqs
+    # -- the ring features are negotiated: sysfs lists the driver's bits, one character each
+    feats = sh.run("for f in /sys/bus/virtio/devices/virtio*/features; do cat $f; done")
+    assert len(feats) == 2, feats
+    for bits in feats:  # INDIRECT_DESC (28), EVENT_IDX (29), VERSION_1 (32)
+        assert bits[28] == "1" and bits[29] == "1" and bits[32] == "1", bits
 
     # -- the image disk: the image, then zeros up to the sector boundary
     image = IMAGE.read_bytes()

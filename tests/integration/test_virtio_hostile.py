@@ -1,6 +1,7 @@
 """A guest feeding its virtio-blk disk broken rings (configs/virtio_hostile.dts): a looping
 descriptor chain, a buffer outside its RAM, a huge length, an available index far ahead, a head
-out of range, a descriptor table outside its RAM. Each time the device refuses the queue with
+out of range, a descriptor table outside its RAM, and with indirect descriptors negotiated a
+table outside its RAM, a table in a table, INDIRECT with NEXT, a table of 24 bytes. Each time the device refuses the queue with
 DEVICE_NEEDS_RESET (and a configuration-change interrupt once the driver is running), the
 hypervisor says so once on the console, and after a reset the device serves a good read again.
 Bad requests get IOERR / UNSUPP without a reset; an 8-byte register read gets an external
@@ -13,10 +14,12 @@ from helpers import check_results, assert_clean, last_tick, started_pcpus, wait_
 VM = "vhostile"
 RESULT = re.compile(r"^virtio-hostile: ([a-z0-9-]+): (.*): (ok|FAIL)$")
 REFUSED = ["i-loop", "j-outside-ram", "k-huge-length", "l-index-ahead", "m-head-range"]
+INDIRECT = ["q-indirect-outside", "r-indirect-nested", "s-indirect-next", "t-indirect-len"]
 CHECKS = (["a-probe", "b-features", "c-no-version-1", "setup", "d-capacity", "e-write-read",
            "f-get-id", "g-ioerr", "h-unsupp"]
           + [t for tag in REFUSED for t in (tag, tag + "-recovered")]
-          + ["n-ring-outside", "n-ring-outside-recovered", "o-wide-access"])
+          + ["n-ring-outside", "n-ring-outside-recovered", "o-wide-access", "p-indirect-read"]
+          + [t for tag in INDIRECT for t in (tag, tag + "-recovered")])
 # The hypervisor's report for each refusal, in order (hyp/core/dev/virtqueue.c's words).
 REPORTS = [
     r"the chain from head 0 has more than 8 descriptors \(a loop\?\)",
@@ -26,6 +29,11 @@ REPORTS = [
     r"available index 1001 is 1000 entries ahead of the device's 1 \(queue size 8\)",
     r"available ring entry 1: head 200 is not below the queue size 8",
     r"rings outside the VM's RAM \(descriptors 0x30000000, driver 0x0, device 0x0\)",
+    # indirect tables (negotiated)
+    r"descriptor 0: indirect table 0x20000000\+0x30 is outside the VM's RAM",
+    r"indirect descriptor 1 points to another table \(one level only\)",
+    r"descriptor 0 is indirect and has NEXT",
+    r"descriptor 0: indirect table length 0x18 is not a non-zero multiple of 16",
 ]
 
 
@@ -41,9 +49,11 @@ def test_virtio_hostile_guest_is_contained(system):
     results = check_results(con, VM, RESULT)
     assert list(results) == CHECKS
     assert (int(done.group(1)), int(done.group(2))) == (len(CHECKS), 0)
-    for tag in REFUSED:  # NEEDS_RESET (0x40) with DRIVER_OK, config interrupt (2)
+    for tag in REFUSED + INDIRECT:  # NEEDS_RESET (0x40) with DRIVER_OK, config interrupt (2)
         assert results[tag][0] == "status 0x4f interrupt status 0x2, nothing used", results[tag]
     assert results["f-get-id"][0] == "status 0 serial 'bulkhead-vhostile-0'"
+    assert results["p-indirect-read"][0] == ("setup 0, used, status 0, data same, "
+                                             "avail_event 1")
 
     # one report per refusal, in order, naming the device, the queue and the reason
     hyp = con.lines("hyp")

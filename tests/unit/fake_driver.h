@@ -52,6 +52,33 @@ static inline void fake_set_desc(struct fake *f, u32 i, u64 addr, u32 len, u16 f
 	memcpy(d + 14, &next, 2);
 }
 
+/* Entry i of a descriptor table at guest-physical table (the queue's or an indirect one). */
+static inline void fake_set_table_desc(struct fake *f, u64 table, u32 i, u64 addr, u32 len,
+				       u16 flags, u16 next)
+{
+	u8 *d = fake_ptr(f, table) + 16 * (u64)i;
+
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &flags, 2);
+	memcpy(d + 14, &next, 2);
+}
+
+/* EVENT_IDX: the driver's used_event (after the available ring) and the device's avail_event
+ * (after the used ring). */
+static inline void fake_set_used_event(struct fake *f, u16 v)
+{
+	memcpy(fake_ptr(f, FD_AVAIL) + 4 + 2 * (u64)f->num, &v, 2);
+}
+
+static inline u16 fake_avail_event(struct fake *f)
+{
+	u16 v;
+
+	memcpy(&v, fake_ptr(f, FD_USED) + 4 + 8 * (u64)f->num, 2);
+	return v;
+}
+
 static inline void fake_set_avail_idx(struct fake *f, u16 idx)
 {
 	f->avail = idx;

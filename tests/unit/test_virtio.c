@@ -89,13 +89,14 @@ static void rig_free(struct rig *r)
 	free(r->disk);
 }
 
-/* The driver's initialization (§3.1.1) up to DRIVER_OK, with queue 0 on the fake's rings. */
-static void driver_up(struct rig *r)
+/* The driver's initialization (§3.1.1) up to DRIVER_OK, accepting features lo (of bits 0-31)
+ * and VERSION_1, with queue 0 on the fake's rings. */
+static void driver_up_with(struct rig *r, u32 lo)
 {
 	wr(r, 0x070, 0);
 	wr(r, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	wr(r, 0x024, 0);
-	wr(r, 0x020, 1u << 9); /* FLUSH */
+	wr(r, 0x020, lo);
 	wr(r, 0x024, 1);
 	wr(r, 0x020, 1); /* VERSION_1 */
 	wr(r, 0x070, 0x0b);
@@ -112,6 +113,11 @@ static void driver_up(struct rig *r)
 	CHECK_EQ(rd(r, 0x044), 1);
 	wr(r, 0x070, 0x0f);
 	r->f.avail = r->f.used = 0;
+}
+
+static void driver_up(struct rig *r)
+{
+	driver_up_with(r, 1u << 9); /* FLUSH */
 }
 
 /* A request: header (type, sector), data (len bytes, device-writable for reads), status.
@@ -185,8 +191,8 @@ TEST(virtio_feature_negotiation)
 	rig_init(&r);
 	wr(&r, 0x014, 0);
 	u32 lo = rd(&r, 0x010);
-	CHECK_EQ(lo, (1u << 1) | (1u << 2) | (1u << 6) | (1u << 9));
-	CHECK(!(lo & (1u << 28)) && !(lo & (1u << 29))); /* no indirect, no event index */
+	CHECK_EQ(lo, (1u << 1) | (1u << 2) | (1u << 6) | (1u << 9) | (1u << 28) | (1u << 29));
+	CHECK((lo & (1u << 28)) && (lo & (1u << 29))); /* indirect descriptors, event index */
 	wr(&r, 0x014, 1);
 	CHECK_EQ(rd(&r, 0x010), 1); /* VERSION_1 */
 	wr(&r, 0x014, 2);
@@ -197,18 +203,18 @@ TEST(virtio_feature_negotiation)
 	wr(&r, 0x020, 1u << 9);
 	wr(&r, 0x070, 0x0b);
 	CHECK_EQ(rd(&r, 0x070), 3);
-	/* a feature not offered (indirect descriptors): refused too */
+	/* a feature not offered (read-only disk): refused too */
 	wr(&r, 0x024, 1);
 	wr(&r, 0x020, 1);
 	wr(&r, 0x024, 0);
-	wr(&r, 0x020, 1u << 28);
+	wr(&r, 0x020, 1u << 5);
 	wr(&r, 0x070, 0x0b);
 	CHECK_EQ(rd(&r, 0x070), 3);
 	/* VERSION_1 + FLUSH: accepted, and fixed from then on */
 	wr(&r, 0x020, 1u << 9);
 	wr(&r, 0x070, 0x0b);
 	CHECK_EQ(rd(&r, 0x070), 0x0b);
-	wr(&r, 0x020, 1u << 28);
+	wr(&r, 0x020, 1u << 29);
 	CHECK_EQ(r.b->dev.drv_features, VIRTIO_F_VERSION_1 | (1u << 9));
 	/* the driver cannot set NEEDS_RESET itself */
 	wr(&r, 0x070, 0x4b);
@@ -520,7 +526,7 @@ TEST(virtio_net_ports_exchange_frames)
 	/* identity, features and configuration: MAC, LINK_UP */
 	CHECK_EQ(nrd(&a, 0x008, 4), 1);
 	nwr(&a, 0x014, 0);
-	CHECK_EQ(nrd(&a, 0x010, 4), (1u << 5) | (1u << 16));
+	CHECK_EQ(nrd(&a, 0x010, 4), (1u << 5) | (1u << 16) | (1u << 28) | (1u << 29));
 	nwr(&a, 0x014, 1);
 	CHECK_EQ(nrd(&a, 0x010, 4), 1);
 	CHECK_EQ(nrd(&a, 0x100, 8), 0x0001013412005452ULL);
@@ -578,4 +584,77 @@ TEST(virtio_net_ports_exchange_frames)
 	CHECK(!line[32 + 16 + 4]);
 	nrig_free(&a);
 	nrig_free(&b);
+}
+
+/* A read whose header, data and status sit in an indirect table at TBL. */
+#define TBL (FD_BUF + 0x4000)
+static void offer_indirect_read(struct rig *r, u32 len)
+{
+	u8 hdr[16] = { 0 }; /* IN, sector 0 */
+
+	memcpy(fake_ptr(&r->f, HDR), hdr, 16);
+	*fake_ptr(&r->f, STAT) = 0xEE;
+	fake_set_desc(&r->f, 0, TBL, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	fake_set_table_desc(&r->f, TBL, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	fake_set_table_desc(&r->f, TBL, 1, DATA, len, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	fake_set_table_desc(&r->f, TBL, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	fake_offer(&r->f, 0);
+}
+
+/* The ring features reach the queue only if the driver accepts them: indirect requests served
+ * or refused (NEEDS_RESET), interrupts by used_event or by the flags. */
+TEST(virtio_ring_features_follow_negotiation)
+{
+	struct rig r;
+	u32 id, n;
+
+	rig_init(&r);
+	/* accepted: an indirect read is served */
+	driver_up_with(&r, (1u << 28) | (1u << 29));
+	CHECK(r.b->dev.q[0].indirect && r.b->dev.q[0].event_idx);
+	memset(r.disk, 0x5a, 1024);
+	fake_set_used_event(&r.f, 0);
+	offer_indirect_read(&r, 1024);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(fake_used_idx(&r.f), 1);
+	fake_used_elem(&r.f, 0, &id, &n);
+	CHECK_EQ(n, 1025);
+	CHECK_EQ(*fake_ptr(&r.f, STAT), 0);
+	CHECK_EQ(fake_ptr(&r.f, DATA)[1023], 0x5a);
+	CHECK(line[INTID]); /* used->idx passed used_event 0 */
+	CHECK_EQ(fake_avail_event(&r.f), 1);
+	wr(&r, 0x064, 1);
+	CHECK(!line[INTID]);
+	/* used_event not reached (the driver wants the interrupt two requests later): none */
+	fake_set_used_event(&r.f, 3);
+	offer_indirect_read(&r, 512);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(fake_used_idx(&r.f), 2);
+	CHECK(!line[INTID]);
+	CHECK_EQ(rd(&r, 0x060), 0);
+	/* a table outside RAM: the device needs a reset, one report */
+	fake_set_desc(&r.f, 0, 0x20000000, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	fake_offer(&r.f, 0);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(rd(&r, 0x070), 0x4f);
+	CHECK_EQ(reports, 1);
+	CHECK_CONTAINS(last_report, "virtio-blk@3: queue 0: descriptor 0: indirect table "
+				    "0x20000000+0x30 is outside the VM's RAM; device needs reset");
+	CHECK(line[INTID]); /* the configuration change interrupt */
+	wr(&r, 0x064, 3);
+
+	/* not accepted: the same indirect read breaks the ring, interrupts follow the flags */
+	driver_up_with(&r, 1u << 9);
+	CHECK(!r.b->dev.q[0].indirect && !r.b->dev.q[0].event_idx);
+	memset(fake_ptr(&r.f, FD_USED), 0, 4); /* the driver's fresh rings */
+	fake_set_used_event(&r.f, 7);
+	CHECK_EQ(request(&r, 0, 0, 512, true, NULL), 0);
+	CHECK(line[INTID]); /* used_event means nothing now */
+	CHECK_EQ(fake_avail_event(&r.f), 2); /* left from before the reset: not written */
+	wr(&r, 0x064, 1);
+	offer_indirect_read(&r, 512);
+	wr(&r, 0x050, 0);
+	CHECK_EQ(rd(&r, 0x070), 0x4f);
+	CHECK_CONTAINS(last_report, "descriptor 0 is indirect (not negotiated)");
+	rig_free(&r);
 }

@@ -292,7 +292,8 @@ TEST(vcon_identity_and_config)
 	drv_init(&v);
 	CHECK_EQ(rd(&v, 0x008), 3);
 	wr(&v, 0x014, 0);
-	CHECK_EQ(rd(&v, 0x010), 1u << 1); /* MULTIPORT only: no SIZE, no EMERG_WRITE */
+	/* MULTIPORT (no SIZE, no EMERG_WRITE), indirect descriptors, event index */
+	CHECK_EQ(rd(&v, 0x010), (1u << 1) | (1u << 28) | (1u << 29));
 	wr(&v, 0x014, 1);
 	CHECK_EQ(rd(&v, 0x010), 1);
 	CHECK(virtio_mmio_ops.read(&v.c->dev, 0x104, 4, &val));

@@ -208,7 +208,7 @@ TEST(vq_buffers_outside_ram_and_huge_lengths_are_refused)
 	fake_offer(&f, 0);
 	CHECK_EQ(virtq_pop(&q, &f.ram, &c), VQ_BROKEN);
 	CHECK_CONTAINS(q.err, "descriptor 2: length 0x600000 makes the chain longer than 16 MiB");
-	/* indirect descriptors are not offered */
+	/* indirect descriptors unless negotiated (test_virtqueue_features.c has the rest) */
 	fake_free(&f);
 	setup(&f, &q, RAM_SIZE, 8);
 	fake_set_desc(&f, 0, FD_BUF, 16, VIRTQ_DESC_F_INDIRECT, 0);
@@ -308,7 +308,7 @@ static void random_rings(struct fake *f, u32 *seed)
 	for (u32 i = 0; i < VIRTQ_MAX_SIZE; i++) {
 		u64 addr = FD_RAM_BASE + rnd(seed) % (RAM_SIZE + 0x100) - 0x80;
 		u32 len = rnd(seed) % 0x2000;
-		u16 flags = (u16)(rnd(seed) % 4), next = (u16)(rnd(seed) % 20);
+		u16 flags = (u16)(rnd(seed) % 8), next = (u16)(rnd(seed) % 20);
 
 		if (rnd(seed) % 16 == 0)
 			addr = ((u64)rnd(seed) << 40) ^ rnd(seed);
@@ -326,8 +326,8 @@ static void random_rings(struct fake *f, u32 *seed)
 	fake_set_avail_idx(f, (u16)(rnd(seed) % 8 == 0 ? rnd(seed) : rnd(seed) % 20));
 }
 
-/* Random descriptor tables and rings: the walker never reads or hands out memory outside RAM,
- * never returns more than num buffers or more than the byte cap, and always terminates. */
+/* Random descriptor tables and rings, with and without indirect descriptors: the walker never
+ * reads or hands out memory outside RAM, never returns more than num (direct) buffers or more than the byte cap, and always terminates. */
 TEST(vq_random_rings)
 {
 	struct fake f;
@@ -340,6 +340,7 @@ TEST(vq_random_rings)
 		random_rings(&f, &seed);
 		fake_queue(&f, &q);
 		q.num = 1u << (iter % 6);
+		q.indirect = (iter / 6) % 2; /* tables point anywhere in the random RAM */
 		if (virtq_enable(&q, &f.ram))
 			continue;
 		for (int n = 0; n < 64; n++) {
@@ -350,7 +351,7 @@ TEST(vq_random_rings)
 				break;
 			}
 			chains++;
-			CHECK(c.nr_segs >= 1 && c.nr_segs <= q.num);
+			CHECK(c.nr_segs >= 1 && c.nr_segs <= (q.indirect ? VIRTQ_MAX_SIZE : q.num));
 			CHECK(c.rd_len + c.wr_len <= VIRTQ_MAX_BYTES);
 			for (u32 s = 0; s < c.nr_segs; s++)
 				CHECK(c.seg[s].host >= f.ram.host &&

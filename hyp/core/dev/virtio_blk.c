@@ -173,7 +173,7 @@ static void blk_reset(struct virtio_dev *d)
 static const struct virtio_dev_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_BLK_ID,
-	.features = VIRTIO_F_VERSION_1 | F_SIZE_MAX | F_SEG_MAX | F_BLK_SIZE | F_FLUSH,
+	.features = VIRTIO_F_COMMON | F_SIZE_MAX | F_SEG_MAX | F_BLK_SIZE | F_FLUSH,
 	.nr_queues = 1,
 	.notify = blk_notify,
 	.reset = blk_reset,

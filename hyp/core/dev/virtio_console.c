@@ -414,7 +414,7 @@ static void vcon_reset(struct virtio_dev *d)
 static const struct virtio_dev_ops vcon_ops = {
 	.name = "virtio-console",
 	.device_id = VIRTIO_CONSOLE_ID,
-	.features = VIRTIO_F_VERSION_1 | F_MULTIPORT,
+	.features = VIRTIO_F_COMMON | F_MULTIPORT,
 	.nr_queues = VCON_NR_QUEUES,
 	.notify = vcon_notify,
 	.reset = vcon_reset,

@@ -175,6 +175,7 @@ static void write_driver_features(struct virtio_dev *d, u32 val)
 static void write_queue_ready(struct virtio_dev *d, struct virtq *q, u32 val)
 {
 	const char *why;
+	u64 feat;
 
 	if (!(val & 1)) {
 		q->ready = false;
@@ -184,6 +185,10 @@ static void write_queue_ready(struct virtio_dev *d, struct virtq *q, u32 val)
 	if (q->ready || (d->status & VIRTIO_STATUS_NEEDS_RESET))
 		return;
 	d->epoch++;
+	/* the ring features the driver accepted: none before FEATURES_OK (then fixed) */
+	feat = (d->status & VIRTIO_STATUS_FEATURES_OK) ? d->drv_features : 0;
+	q->indirect = feat & VIRTIO_F_INDIRECT_DESC;
+	q->event_idx = feat & VIRTIO_F_EVENT_IDX;
 	why = virtq_enable(q, &d->ram);
 	if (why)
 		needs_reset(d, d->queue_sel, why);

@@ -88,7 +88,7 @@ out:
 static const struct virtio_dev_ops net_ops = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_NET_ID,
-	.features = VIRTIO_F_VERSION_1 | F_MAC | F_STATUS,
+	.features = VIRTIO_F_COMMON | F_MAC | F_STATUS,
 	.nr_queues = 2,
 	.notify = net_notify,
 };

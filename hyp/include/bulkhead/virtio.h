@@ -28,6 +28,9 @@
 #define VIRTIO_STATUS_FAILED 0x80
 
 #define VIRTIO_F_VERSION_1 BIT(32) /* offered by every device and required */
+/* What every device offers besides its own bits: VERSION_1 and the ring features virtqueue.c
+ * serves (indirect descriptors, EVENT_IDX), each taken only if the driver accepts it. */
+#define VIRTIO_F_COMMON (VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX)
 #define VIRTIO_INT_USED 0x1   /* InterruptStatus: a used buffer */
 #define VIRTIO_INT_CONFIG 0x2 /* InterruptStatus: configuration change (also NEEDS_RESET) */
 
@@ -38,7 +41,7 @@ struct blk_med;
 struct virtio_dev_ops {
 	const char *name; /* "virtio-blk", in reports */
 	u32 device_id;
-	u64 features;     /* offered, VIRTIO_F_VERSION_1 included */
+	u64 features;     /* offered, VIRTIO_F_COMMON included */
 	u32 nr_queues;    /* at most VIRTIO_MAX_QUEUES */
 	/* Serves what the driver made available in queue q (ready, driver OK). Returns NULL, or
 	 * why the device must refuse the queue (it then needs a reset). Device lock held

@@ -5,7 +5,8 @@
 
 #include <bulkhead/types.h>
 
-#define VIRTQ_MAX_SIZE 128       /* QueueNumMax: descriptors per queue, also per chain */
+#define VIRTQ_MAX_SIZE 128       /* QueueNumMax: descriptors per queue, also per chain (direct
+				  * and indirect descriptors together) */
 #define VIRTQ_MAX_BYTES MiB(16)  /* the total length of one chain */
 #define VIRTQ_ERR_LEN 112
 
@@ -13,6 +14,10 @@
 #define VIRTQ_DESC_F_WRITE 2
 #define VIRTQ_DESC_F_INDIRECT 4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+
+/* Ring features (§6), negotiated per device; a queue takes them when it is enabled. */
+#define VIRTIO_F_INDIRECT_DESC BIT(28)
+#define VIRTIO_F_EVENT_IDX BIT(29)
 
 /* A VM's RAM as the hypervisor sees it: guest-physical [base, base + size) at host. */
 struct guest_ram {
@@ -53,6 +58,9 @@ struct virtq {
 	u16 used_idx;   /* our copy of used->idx */
 	bool ready;     /* QueueReady (the driver's, checked by virtq_enable) */
 	bool signal;    /* used buffers were added and the driver wants an interrupt */
+	/* negotiated ring features, set by the transport before virtq_enable */
+	bool indirect;  /* VIRTIO_F_INDIRECT_DESC: descriptors may point to a table */
+	bool event_idx; /* VIRTIO_F_EVENT_IDX: used_event / avail_event instead of the flags */
 	char err[VIRTQ_ERR_LEN]; /* why the ring is broken */
 };
 
@@ -67,11 +75,21 @@ void virtq_reset(struct virtq *q);
 /* QueueReady = 1: checks the size (a power of two up to VIRTQ_MAX_SIZE) and that the three
  * areas lie in RAM, aligned; then serves from index 0. Returns NULL or why not. */
 const char *virtq_enable(struct virtq *q, const struct guest_ram *ram);
-/* Takes the next available chain into c: every index modulo the queue size, at most num
- * descriptors, every buffer in RAM, at most VIRTQ_MAX_BYTES in all, no indirect descriptors. */
+/* Takes the next available chain into c: every index modulo the queue size, at most num direct
+ * descriptors, every buffer in RAM, at most VIRTQ_MAX_BYTES in all; with q->indirect, the last
+ * descriptor may point to one table in RAM (no further table, at most VIRTQ_MAX_SIZE
+ * descriptors in the chain). With q->event_idx, writes avail_event (the driver notifies once it
+ * makes entry last_avail available) and looks again after finding the ring empty. */
 enum vq_pop virtq_pop(struct virtq *q, const struct guest_ram *ram, struct vq_chain *c);
-/* Returns a chain to the driver with the number of bytes written into it. */
+/* Returns a chain to the driver with the number of bytes written into it; sets q->signal if the
+ * driver wants an interrupt: NO_INTERRUPT clear, or with q->event_idx, used_event passed. */
 void virtq_push(struct virtq *q, u16 head, u32 written);
+/* vring_need_event (§2.7.10): true if moving an index from old to new passes event, that is if
+ * event is in [old, new) modulo 2^16. */
+static inline bool virtq_need_event(u16 event, u16 new_idx, u16 old)
+{
+	return (u16)(new_idx - event - 1) < (u16)(new_idx - old);
+}
 
 /* Copies up to len bytes at offset off of the chain's readable stream into buf / from buf into
  * its writable stream. Return the number of bytes copied. */
