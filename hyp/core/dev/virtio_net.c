@@ -88,7 +88,9 @@ out:
 static const struct virtio_dev_ops net_ops = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_NET_ID,
-	.features = VIRTIO_F_COMMON | F_MAC | F_STATUS,
+	/* No EVENT_IDX here: with it, VM-to-VM TCP ran at about half the speed in bench-virtio
+	 * (frames are delivered synchronously; not yet understood). Indirect descriptors yes. */
+	.features = (VIRTIO_F_COMMON & ~VIRTIO_F_EVENT_IDX) | F_MAC | F_STATUS,
 	.nr_queues = 2,
 	.notify = net_notify,
 };
