@@ -4,13 +4,13 @@
 BHPACK := $(BUILD)/tools/bhpack
 # The configuration parser, as the hypervisor has it (every tool that checks a file links it).
 CONFIG_SRCS := hyp/lib/fdt.c $(wildcard hyp/core/config*.c)
-BHPACK_SRCS := tools/bhpack/bhpack.c $(CONFIG_SRCS) hyp/core/package.c hyp/core/image.c
+BHPACK_SRCS := tools/bhpack/bhpack.c tools/common/hostfile.c $(CONFIG_SRCS) hyp/core/package.c hyp/core/image.c
 TOOLS_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DBH_HOST -Ihyp/include
 
 .PHONY: tools
 tools: $(BHPACK)
 
-$(BHPACK): $(BHPACK_SRCS) $(wildcard hyp/include/bulkhead/*.h)
+$(BHPACK): $(BHPACK_SRCS) $(wildcard hyp/include/bulkhead/*.h tools/common/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(TOOLS_CFLAGS) -o $@ $(BHPACK_SRCS)
 
@@ -23,8 +23,8 @@ check-config: $(BHPACK)
 # configuration parser, FDT reader and image placement (-DBH_HOST), like bhpack.
 BHCTL := $(BUILD)/tools/bhctl
 BHCTL_ARM64 := $(BUILD)/tools/bhctl-arm64
-BHCTL_SRCS := $(wildcard tools/bhctl/*.c) $(CONFIG_SRCS) hyp/core/image.c
-BHCTL_DEPS := $(BHCTL_SRCS) $(wildcard tools/bhctl/*.h hyp/include/bulkhead/*.h)
+BHCTL_SRCS := $(wildcard tools/bhctl/*.c) tools/common/hostfile.c $(CONFIG_SRCS) hyp/core/image.c
+BHCTL_DEPS := $(BHCTL_SRCS) $(wildcard tools/bhctl/*.h tools/common/*.h hyp/include/bulkhead/*.h)
 
 tools: $(BHCTL) $(BHCTL_ARM64)
 

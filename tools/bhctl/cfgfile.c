@@ -13,85 +13,14 @@
 #include <bulkhead/fdt.h>
 #include <bulkhead/image.h>
 
+#include "../common/hostfile.h"
 #include "bhctl.h"
 #include "cfgfile.h"
 
-/* Reads a whole (small) file. Returns 0, or -1 with errno set. */
-static int slurp(const char *path, uint8_t **data, uint64_t *size)
+/* Compiles a .dts with dtc (messages printed); 0 or EXIT_FAIL. */
+static int compile_config(const char *path, uint8_t **dtb, uint64_t *size)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f)
-		return -1;
-	do {
-		if (len == cap) {
-			uint8_t *nb = realloc(buf, cap = cap ? 2 * cap : 65536);
-
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return -1;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		errno = EIO;
-		return -1;
-	}
-	fclose(f);
-	*data = buf;
-	*size = len;
-	return 0;
-}
-
-/* Compiles a .dts with dtc into a temporary file and reads it. */
-static int compile(const char *path, uint8_t **dtb, uint64_t *size)
-{
-	const char *tmpdir = getenv("TMPDIR");
-	char tmp[4096];
-	int fd, ws;
-	pid_t pid;
-
-	snprintf(tmp, sizeof(tmp), "%s/bhctl-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		fprintf(stderr, "bhctl: cannot create a temporary file: %s\n", strerror(errno));
-		return EXIT_FAIL;
-	}
-	close(fd);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		execlp("dtc", "dtc", "-q", "-I", "dts", "-O", "dtb", "-o", tmp, path, (char *)NULL);
-		fprintf(stderr, "bhctl: cannot run dtc: %s\n", strerror(errno));
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &ws, 0) < 0) {
-		fprintf(stderr, "bhctl: cannot run dtc: %s\n", strerror(errno));
-		unlink(tmp);
-		return EXIT_FAIL;
-	}
-	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-		unlink(tmp);
-		if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 127)
-			fprintf(stderr, "%s: dtc failed to compile the configuration\n", path);
-		return EXIT_FAIL;
-	}
-	fd = slurp(tmp, dtb, size);
-	unlink(tmp);
-	if (fd < 0) {
-		fprintf(stderr, "bhctl: cannot read dtc's output: %s\n", strerror(errno));
-		return EXIT_FAIL;
-	}
-	return 0;
+	return host_compile_dts("bhctl", path, dtb, size) == HOST_DTC_OK ? 0 : EXIT_FAIL;
 }
 
 /* The folder part of path ("" if none, "/" for "/x"), for resolving the files it names. */
@@ -208,7 +137,7 @@ static void check_dtb(struct cfgfile *cf, const struct cf_blob *b, int *status)
 		*status = EXIT_FAIL;
 		return;
 	}
-	if (slurp(b->resolved, &data, &size) < 0) {
+	if (host_read_file(b->resolved, &data, &size) < 0) {
 		fprintf(stderr, "%s: vm '%s': field 'dtb': '%s': %s\n", cf->path, cf->vm->name,
 			b->resolved, strerror(errno));
 		*status = EXIT_FAIL;
@@ -287,14 +216,14 @@ int cf_load(struct cfgfile *cf, const char *path, uint32_t nr_pcpus)
 
 	memset(cf, 0, sizeof(*cf));
 	cf->path = path;
-	if (slurp(path, &cf->dtb, &cf->dtb_size) < 0) {
+	if (host_read_file(path, &cf->dtb, &cf->dtb_size) < 0) {
 		fprintf(stderr, "bhctl: cannot read '%s': %s\n", path, strerror(errno));
 		return EXIT_USAGE;
 	}
 	if (cf->dtb_size < 4 || memcmp(cf->dtb, "\xd0\x0d\xfe\xed", 4)) {
 		free(cf->dtb);
 		cf->dtb = NULL;
-		if ((rc = compile(path, &cf->dtb, &cf->dtb_size)))
+		if ((rc = compile_config(path, &cf->dtb, &cf->dtb_size)))
 			return rc;
 	}
 	if (cf->dtb_size > BHC_MAX_PAYLOAD - sizeof(struct bhc_create)) {

@@ -17,6 +17,8 @@
 #include <bulkhead/image.h>
 #include <bulkhead/package.h>
 
+#include "../common/hostfile.h"
+
 #define MAX_INCLUDES 32
 /* each VM names an image, an initrd, a device tree and its disks' images */
 #define MAX_FILES (CFG_MAX_VMS * (3 + CFG_MAX_VIRTIO))
@@ -132,91 +134,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Reads a whole file into a malloc'd buffer. Returns 0, or -1 with errno set. */
-static int read_file(const char *path, unsigned char **data, u64 *size)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f)
-		return -1;
-	do {
-		if (len == cap) {
-			unsigned char *nb = realloc(buf, cap = cap ? 2 * cap : 65536);
-
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return -1;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		errno = EIO;
-		return -1;
-	}
-	fclose(f);
-	*data = buf;
-	*size = len;
-	return 0;
-}
-
-/* Runs dtc on a .dts into a temporary .dtb and reads it. Returns 0 or an exit code. */
-static int compile_dts(const char *config, unsigned char **dtb, u64 *size)
-{
-	const char *tmpdir = getenv("TMPDIR");
-	char tmp[4096];
-	int fd, wstatus;
-	pid_t pid;
-
-	snprintf(tmp, sizeof(tmp), "%s/bhpack-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		fprintf(stderr, "bhpack: cannot create a temporary file: %s\n", strerror(errno));
-		return EXIT_USAGE;
-	}
-	close(fd);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		/* -q: our own parser gives the meaningful messages; dtc's errors still show. */
-		execlp("dtc", "dtc", "-q", "-I", "dts", "-O", "dtb", "-o", tmp, config,
-		       (char *)NULL);
-		fprintf(stderr, "bhpack: cannot run dtc: %s\n", strerror(errno));
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &wstatus, 0) < 0) {
-		fprintf(stderr, "bhpack: cannot run dtc: %s\n", strerror(errno));
-		unlink(tmp);
-		return EXIT_USAGE;
-	}
-	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-		unlink(tmp);
-		if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 127)
-			return EXIT_USAGE;
-		fprintf(stderr, "%s: dtc failed to compile the configuration\n", config);
-		return EXIT_CONFIG;
-	}
-	fd = read_file(tmp, dtb, size);
-	unlink(tmp);
-	if (fd < 0) {
-		fprintf(stderr, "bhpack: cannot read dtc's output: %s\n", strerror(errno));
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
 /* Loads the configuration: a .dtb as is (recognised by its magic), anything else through dtc. */
 static int load_config(const char *config, unsigned char **dtb, u64 *size)
 {
-	if (read_file(config, dtb, size) < 0) {
+	if (host_read_file(config, dtb, size) < 0) {
 		fprintf(stderr, "bhpack: cannot read '%s': %s\n", config, strerror(errno));
 		return EXIT_USAGE;
 	}
@@ -224,7 +145,14 @@ static int load_config(const char *config, unsigned char **dtb, u64 *size)
 	    (*dtb)[3] == 0xed)
 		return 0;
 	free(*dtb);
-	return compile_dts(config, dtb, size);
+	switch (host_compile_dts("bhpack", config, dtb, size)) {
+	case HOST_DTC_OK:
+		return 0;
+	case HOST_DTC_REFUSED:
+		return EXIT_CONFIG;
+	default:
+		return EXIT_USAGE;
+	}
 }
 
 /* Records an error and the exit code it implies. */
@@ -389,7 +317,7 @@ static struct file *get_file(struct state *s, const struct cfg_vm *vm, const cha
 		fail(s, EXIT_CONFIG);
 		return NULL;
 	}
-	if (read_file(f->resolved, &f->data, &f->size) < 0) {
+	if (host_read_file(f->resolved, &f->data, &f->size) < 0) {
 		fprintf(stderr, "%s: vm '%s': field '%s': cannot read '%s': %s\n", file, vm->name,
 			field, f->resolved, strerror(errno));
 		free(f->resolved);
