@@ -58,6 +58,9 @@ void sched_remove(struct vcpu *v)
 		break;
 	}
 	spin_unlock(&p->lock);
+	/* arm_timer reads the set without the lock: have the CPU look at it again, so a vCPU
+	 * moved in the array while it read cannot lose its wake-up deadline. */
+	sched_poke(v->pcpu);
 }
 
 void sched_poke(u32 cpu)
