@@ -40,14 +40,22 @@ void vm_free_pages(const struct vm *vm, paddr_t pa, u64 npages)
 		page_free(pa, npages);
 }
 
-/* Takes the lowest free slot (cleared), or NULL. */
-static struct vm *slot_take(void)
+static bool slot_free(u32 i)
+{
+	return !vms[i].used && vms[i].state != VM_DYING;
+}
+
+/* Takes slot `want` if it is free (the id the control service told the management VM at
+ * CREATE), else the lowest free slot (cleared), or NULL. */
+static struct vm *slot_take(u32 want)
 {
 	struct vm *vm = NULL;
 
 	spin_lock(&slots_lock);
-	for (u32 i = 0; i < MAX_VMS; i++) {
-		if (vms[i].used || vms[i].state == VM_DYING)
+	for (u32 n = 0; n < MAX_VMS; n++) {
+		u32 i = want < MAX_VMS && slot_free(want) ? want : n;
+
+		if (!slot_free(i))
 			continue;
 		memset(&vms[i], 0, sizeof(vms[i]));
 		vms[i].id = i;
@@ -206,7 +214,7 @@ int vm_create(const struct cfg_vm *cfg, const struct vm_images *img, struct vm *
 
 	if (!pcpus_have_room(cfg))
 		return E_RANGE;
-	vm = slot_take();
+	vm = slot_take(img->slot_hint ? img->slot_hint - 1 : MAX_VMS);
 	if (!vm)
 		return E_FULL;
 	vm->cfg = *cfg;

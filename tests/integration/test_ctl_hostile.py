@@ -272,6 +272,24 @@ def test_hostile_control_requests(system):
     r = raw(a[:3], a[3:13], a[13:20], a[20:], b[:5], b[5:] + c[:17], c[17:], opts="-d 50")
     expect(r, [(800, STATS, OK), (801, HELLO, OK), (802, LIST, OK)])
 
+    # --- the id CREATE answers is the VM's, even if a lower slot frees before START: a second
+    # VM (t2, powers off) takes id 2, CREATE answers 3, t2 is destroyed (slot 2 free), START
+    # still makes VM 3
+    t2 = subprocess.run(["dtc", "-q", "-O", "dtb"], capture_output=True, check=True,
+                        input=DTS.format(vm.format("t2", "")).encode()).stdout
+    expect(raw(msg(CREATE, 900, create_rec(len(t2)) + t2),
+               msg(LOAD, 901, LOAD_REC.pack(2, 0, 0) + POWEROFF), msg(START, 902, ref(2)),
+               opts="-s 902"),
+           [(900, CREATE, OK), (901, LOAD, OK), (902, START, OK)])
+    r = raw(msg(CREATE, 910, create_rec(len(poff)) + poff),
+            msg(DESTROY, 911, ref(2)),
+            msg(LOAD, 912, LOAD_REC.pack(3, 0, 0) + POWEROFF), msg(START, 913, ref(3)),
+            opts="-s 913")
+    expect(r, [(910, CREATE, OK), (911, DESTROY, OK), (912, LOAD, OK), (913, START, OK)])
+    assert r[0]["data"] == ref(3), r
+    assert {n: v["id"] for n, v in sh.vms().items()} == {"mgmt": 0, "ticker": 1, "poff": 3}
+    raw.one(msg(DESTROY, 920, ref(3)), status=OK)
+
     # --- afterwards: the same VMs, all memory back, the ticker never stopped
     assert {n: (v["id"], v["state"], v["kind"]) for n, v in sh.vms().items()} == vms0
     assert sh.pool_free() == pool0 and sh.hyp_free() == hyp0

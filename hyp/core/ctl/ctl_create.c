@@ -20,7 +20,7 @@
 
 static struct {
 	bool active;
-	u32 id;    /* the slot it will take (creations are serialized: it stays free) */
+	u32 id;    /* the slot it will take (creations are serialized: nothing else takes it) */
 	u32 flags; /* BHC_CREATE_F_* */
 	char file[64];
 	struct cfg_vm cfg; /* strings point into the staged configuration */
@@ -285,6 +285,7 @@ int ctl_pending_start(struct ctl_req *r)
 	img.dynamic = true;
 	img.staging_pa = pend.pa;
 	img.staging_pages = pend.pages;
+	img.slot_hint = pend.id + 1; /* the id CREATE answered, even if a lower one freed since */
 	e = vm_create(&pend.cfg, &img, &vm);
 	if (e) {
 		int st = e == E_NOMEM ? BHC_ENOMEM : e == E_FULL ? BHC_EFULL : BHC_ECONFIG;

@@ -67,6 +67,8 @@ struct vm_images {
 	bool dynamic;       /* a VM created at run time: its memory comes from the VM pool */
 	paddr_t staging_pa; /* dynamic: the pool pages holding the images above (freed with it) */
 	u64 staging_pages;
+	u32 slot_hint;      /* 1 + the id to take if it is free (dynamic: promised at CREATE); 0: the
+			     * lowest free */
 };
 
 enum vm_state {
