@@ -244,6 +244,25 @@ def test_create_two_guests_and_manage_them(system):
     assert int(counts["gicr"]) > 0 and int(counts["irq"]) > 0, stats
     assert int(re.search(r"^interrupts injected\s+(\d+)$", stats, re.M).group(1)) > 100, stats
     assert re.search(r"^control refused\s+0$", stats, re.M), stats
+    # network counters: the guest's port is alone on switch 'mgmt0'. ARP requests for a peer
+    # that is not there go out from its address (tx), then from an address it does not own
+    # (tx-bad: refused by the switch); nothing comes back.
+    n = sh.start("bhctl console linux")
+    sh.wait_output(n)
+    sh.con.send("modprobe virtio_mmio && modprobe virtio_net && ip link set eth0 up && "
+                "ip addr add 10.9.0.1/24 dev eth0 && ping -c 3 -W 1 10.9.0.2 >/dev/null; "
+                "ip link set eth0 address 02:00:00:00:00:99 && ping -c 3 -W 1 10.9.0.2 "
+                ">/dev/null; echo net-$((40+2))-done\n")
+    sh.con.wait_until(lambda: any(t.strip() == "net-42-done" for t in sh.lines()),
+                      "the guest's pings to nobody", CMD_TIMEOUT)
+    sh.con.send("\x1c")
+    assert sh.finish(n)[-1] == "bhctl: detached from 'linux'"
+    stats = sh.bhctl("stats linux")
+    i = stats.index("network (frames)")
+    assert re.fullmatch(r"  virtio-net@2\s+switch 'mgmt0', 52:54:00:00:00:10", stats[i + 1])
+    nic = {k: int(v) for k, v in re.findall(r"([a-z-]+) (\d+)", stats[i + 2])}
+    assert nic["tx"] >= 3 and nic["tx-bad"] >= 3, stats[i:]
+    assert nic["rx"] == nic["rx-dropped"] == nic["tx-limited"] == 0, stats[i:]
     top = sh.bhctl("top -n 1")
     assert any(re.match(r"\s*1\s+linux\b", t) for t in top), top
     # reboot: the guest boots again from its image

@@ -15,7 +15,7 @@ REPLY = 0x8000
 EVENT = 0x4000
 
 HELLO, LIST, STATS, CREATE, LOAD, START, STOP, REBOOT, PAUSE, UNPAUSE, DESTROY = range(1, 12)
-CONSOLE_ATTACH, CONSOLE_INPUT, CONSOLE_DETACH = 12, 13, 14
+CONSOLE_ATTACH, CONSOLE_INPUT, CONSOLE_DETACH, NET_STATS = 12, 13, 14, 15
 EV_CONSOLE = EVENT | 1
 
 OK, EPROTO, ETYPE, EPERM, ENOENT, ESTATE, ENOMEM, EFULL, ECONFIG, ERANGE, EBUSY = \
@@ -29,9 +29,11 @@ INFO = struct.Struct("<IIII32s8IQQQQ8Q")
 HELLO_REC = struct.Struct("<IIIIQQ16sQ")
 STATS_HEAD = struct.Struct("<QQQII")
 DEV = struct.Struct("<16sQ")
+NIC = struct.Struct("<16s32s6s2x5Q")
 CREATE_REC = struct.Struct("<64sII3Q8Q")
 LOAD_REC = struct.Struct("<IIQ")
 assert INFO.size == 176 and HELLO_REC.size == 56 and CREATE_REC.size == 160
+assert NIC.size == 96
 
 BLOB_IMAGE, BLOB_INITRD, BLOB_DTB, BLOB_DISK0 = 0, 1, 2, 16
 
@@ -46,6 +48,7 @@ class VM:
         self.exits = list(exits or [0] * 8)
         self.irqs, self.refused, self.unowned = 0, 0, 0
         self.devs = []          # (name, count)
+        self.nics = []          # (dev, switch, mac bytes, tx, rx, tx_bad, tx_limited, rx_dropped)
         self.sizes = {}         # blob -> declared size (created VMs)
         self.loaded = {}        # blob -> bytes received
         self.config = b""
@@ -61,6 +64,11 @@ class VM:
         return (self.info() + STATS_HEAD.pack(self.irqs, self.refused, self.unowned,
                                               len(self.devs), 0) +
                 b"".join(DEV.pack(n.encode(), c) for n, c in devs))
+
+    def net_stats(self):
+        nics = [NIC.pack(d.encode(), s.encode(), m, *c) for d, s, m, *c in self.nics]
+        return (struct.pack("<II", len(self.nics), 0) + b"".join(nics) +
+                bytes(NIC.size * (8 - len(self.nics))))
 
 
 class FakeHyp:
@@ -303,3 +311,9 @@ class FakeHyp:
         assert self.console is not None, "DETACH without ATTACH"
         self.console = None
         self.reply(CONSOLE_DETACH, seq)
+
+    def op_15(self, seq, p):  # NET_STATS
+        vid = self.vm_ref(p)
+        if vid not in self.vms:
+            return self.refuse(NET_STATS, seq, ENOENT, f"no VM {vid}")
+        self.reply(NET_STATS, seq, OK, self.vms[vid].net_stats())

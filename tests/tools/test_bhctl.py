@@ -102,6 +102,8 @@ def two_vms(hyp):
                        exits=[1, 2, 3, 4, 5, 6, 7, 0])
     hyp.vms[3].devs = [("pl011", 111), ("gicd", 222), ("virtio-blk@1", 333)]
     hyp.vms[3].irqs, hyp.vms[3].refused, hyp.vms[3].unowned = 4444, 5, 6
+    hyp.vms[3].nics = [("virtio-net@2", "lan", bytes.fromhex("5254000000a1"), 10, 20, 3, 4, 5),
+                       ("virtio-net@7", "storage", bytes.fromhex("0200000000ff"), 0, 1, 0, 0, 0)]
 
 
 def test_list_format(hyp):
@@ -131,8 +133,40 @@ def test_stats_format(hyp):
                  r"virtio-blk@1\s+333$", r"\(unowned\)\s+6$", r"interrupts injected 4444$",
                  r"control refused\s+5$"]:
         assert re.search(want, out, re.M), (want, out)
-    assert hyp.types() == [fh.LIST, fh.STATS]
+    assert out.splitlines()[-5:] == [
+        "network (frames)",
+        "  virtio-net@2     switch 'lan', 52:54:00:00:00:a1",
+        "    tx 10 rx 20 tx-bad 3 tx-limited 4 rx-dropped 5",
+        "  virtio-net@7     switch 'storage', 02:00:00:00:00:ff",
+        "    tx 0 rx 1 tx-bad 0 tx-limited 0 rx-dropped 0"], out
+    assert hyp.types() == [fh.LIST, fh.STATS, fh.NET_STATS]
     assert fh.REF.unpack(hyp.requests[1][2]) == (3, 0)
+    assert fh.REF.unpack(hyp.requests[2][2]) == (3, 0)
+
+
+def test_stats_without_nics_or_net_stats(hyp):
+    """A VM without virtio-net shows no network section; a hypervisor that does not know
+    NET_STATS (ETYPE) neither, and stats still succeeds."""
+    two_vms(hyp)
+    rc, out, err = run("stats", "mgmt", hyp=hyp)
+    assert rc == 0 and "network" not in out and out.splitlines()[-1].startswith("control"), err
+    hyp.fail[fh.NET_STATS] = (fh.ETYPE, "unknown message type 15")
+    rc, out, err = run("stats", "linux", hyp=hyp)
+    assert rc == 0 and "network" not in out and err == "", (out, err)
+    hyp.fail[fh.NET_STATS] = (fh.ENOENT, "no VM with id 3")
+    rc, out, err = run("stats", "linux", hyp=hyp)
+    assert rc == 1 and "no VM with id 3" in err, (out, err)
+
+
+def test_net_stats_count_checked(hyp):
+    two_vms(hyp)
+    hyp.op_15 = lambda seq, p: hyp.reply(fh.NET_STATS, seq, fh.OK,
+                                         b"\x09\0\0\0" + bytes(4 + 96 * 8))
+    rc, _, err = run("stats", "linux", hyp=hyp)
+    assert rc == 3 and "NET_STATS claims 9 ports" in err, err
+    hyp.op_15 = lambda seq, p: hyp.reply(fh.NET_STATS, seq, fh.OK, bytes(8))
+    rc, _, err = run("stats", "linux", hyp=hyp)
+    assert rc == 3 and "NET_STATS reply holds 8 bytes, expected 776" in err, err
 
 
 def test_stats_by_id(hyp):

@@ -554,7 +554,7 @@ TEST(virtio_net_ports_exchange_frames)
 	/* b has no receive buffer left: a's next frame (a full 1514 bytes) is dropped, counted */
 	net_send(&a, b.n->port.mac, 1514, 0x6b);
 	CHECK_EQ(fake_used_idx(&b.rx), 1);
-	CHECK_EQ(b.n->port.dropped, 1);
+	CHECK_EQ(b.n->port.rx_dropped, 1);
 	net_rx_offer(&b, 6);
 	net_send(&a, b.n->port.mac, 1514, 0x7c);
 	fake_used_elem(&b.rx, 1, &id, &n);
@@ -573,7 +573,7 @@ TEST(virtio_net_ports_exchange_frames)
 	net_send(&a, bcast, 13, 0x11);
 	net_send(&a, bcast, 1515, 0x22);
 	CHECK_EQ(fake_used_idx(&b.rx), 2);
-	CHECK_EQ(a.n->port.dropped, 2);
+	CHECK_EQ(a.n->port.tx_bad, 2);
 	CHECK_EQ(a.n->port.tx, 3);
 	CHECK_EQ(b.n->port.rx, 2);
 	CHECK_EQ(a.n->port.rx, 1);
@@ -581,7 +581,7 @@ TEST(virtio_net_ports_exchange_frames)
 	/* a reset receiver takes nothing */
 	nwr(&b, 0x070, 0);
 	net_send(&a, bcast, 60, 0x33);
-	CHECK_EQ(b.n->port.dropped, 2);
+	CHECK_EQ(b.n->port.rx_dropped, 2);
 	CHECK(!line[32 + 16 + 4]);
 	nrig_free(&a);
 	nrig_free(&b);

@@ -138,7 +138,8 @@ TEST(vswitch_learns_and_floods)
 	mac_of(mac, 9);
 	len = frame(buf, mac, 1, 0xf6);
 	CHECK_EQ(vswitch_send(&f[3].port, buf, len), 0);
-	CHECK_EQ(f[3].port.dropped, 1);
+	CHECK_EQ(f[3].port.tx_bad, 1);
+	CHECK_EQ(f[3].port.tx, 1); /* the multicast frame above only */
 	CHECK_EQ(f[0].got + f[1].got + f[2].got, 0);
 	mac_of(mac, 1);
 	len = frame(buf, mac, 2, 0x17);
@@ -156,7 +157,7 @@ TEST(vswitch_learns_and_floods)
 	/* counters: port 2 sent 3 frames and received 4 (3 of them floods) */
 	CHECK_EQ(f[1].port.tx, 3);
 	CHECK_EQ(f[1].port.rx, 4);
-	CHECK_EQ(f[1].port.dropped, 0);
+	CHECK_EQ(f[1].port.tx_bad + f[1].port.tx_limited + f[1].port.rx_dropped, 0);
 }
 
 TEST(vswitch_switches_are_isolated)
@@ -216,15 +217,17 @@ TEST(vswitch_drops_without_rx_buffer)
 	CHECK_EQ(f[1].got, 1);
 	CHECK_EQ(f[0].port.tx, 2);
 	CHECK_EQ(f[1].port.rx, 1);
-	CHECK_EQ(f[1].port.dropped, 1);
+	CHECK_EQ(f[1].port.rx_dropped, 1);
 	CHECK_EQ(f[2].port.rx, 0);
-	CHECK_EQ(f[2].port.dropped, 2);
+	CHECK_EQ(f[2].port.rx_dropped, 2);
+	CHECK_EQ(f[0].port.rx_dropped + f[0].port.tx_bad + f[0].port.tx_limited, 0);
 
-	/* malformed frames never reach the switch: counted as the sender's drops */
+	/* malformed frames never reach the switch: counted as the sender's refused frames */
 	CHECK_EQ(vswitch_send(&f[0].port, buf, 13), 0);
 	CHECK_EQ(vswitch_send(&f[0].port, buf, VSWITCH_FRAME_MAX + 1), 0);
-	CHECK_EQ(f[0].port.dropped, 2);
+	CHECK_EQ(f[0].port.tx_bad, 2);
 	CHECK_EQ(f[0].port.tx, 2);
+	CHECK_EQ(f[1].port.rx_dropped + f[2].port.rx_dropped, 3);
 }
 
 TEST(vswitch_port_limit)
@@ -300,8 +303,9 @@ TEST(vswitch_storm_control)
 	for (i = 0; i < 2 * VSWITCH_FLOOD_BURST; i++)
 		vswitch_send(&f[0].port, buf, sizeof(buf));
 	CHECK_EQ(f[1].got, VSWITCH_FLOOD_BURST); /* the burst, then nothing */
-	CHECK_EQ(f[0].port.dropped, VSWITCH_FLOOD_BURST);
+	CHECK_EQ(f[0].port.tx_limited, VSWITCH_FLOOD_BURST);
 	CHECK_EQ(f[0].port.tx, 2 * VSWITCH_FLOOD_BURST);
+	CHECK_EQ(f[0].port.tx_bad + f[1].port.rx_dropped, 0);
 
 	/* unicast to a learned address is not limited */
 	mac_of(buf, 1);

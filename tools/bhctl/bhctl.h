@@ -79,6 +79,8 @@ int op_simple(struct ctx *c, uint16_t type, const void *a, size_t alen, const vo
 int op_hello(struct ctx *c, struct bhc_hello *h);
 int op_list(struct ctx *c, struct bhc_vm_info **vms, uint32_t *n);
 int op_stats(struct ctx *c, uint32_t id, struct bhc_vm_stats *st);
+/* Its switch ports' counters; none (nr_nics 0) from a hypervisor without NET_STATS. */
+int op_net_stats(struct ctx *c, uint32_t id, struct bhc_net_stats *ns);
 int resolve_vm(struct ctx *c, const char *arg, struct bhc_vm_info *out);
 void report_refusal(const char *what, const struct reply *r);
 
@@ -92,6 +94,7 @@ void copy_name(char *dst, const char *src, size_t cap); /* printable, terminated
 uint64_t total_exits(const struct bhc_vm_info *vm);
 void print_list(FILE *f, const struct bhc_vm_info *vms, uint32_t n);
 void print_stats(FILE *f, const struct bhc_vm_stats *st);
+void print_net_stats(FILE *f, const struct bhc_net_stats *ns);
 void print_hello(FILE *f, const struct bhc_hello *h);
 
 /* Commands: each gets argv after the command's name (argv[0] is the command). */

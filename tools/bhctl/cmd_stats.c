@@ -14,14 +14,17 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 {
 	const char *arg = one_vm(find_command("stats"), argc, argv, 1);
 	struct bhc_vm_stats st;
+	struct bhc_net_stats ns;
 	struct bhc_vm_info vm;
 	int rc;
 
 	if (!arg)
 		return EXIT_USAGE;
-	if ((rc = resolve_vm(c, arg, &vm)) || (rc = op_stats(c, vm.id, &st)))
+	if ((rc = resolve_vm(c, arg, &vm)) || (rc = op_stats(c, vm.id, &st)) ||
+	    (rc = op_net_stats(c, vm.id, &ns)))
 		return rc;
 	print_stats(stdout, &st);
+	print_net_stats(stdout, &ns);
 	return EXIT_OK;
 }
 

@@ -137,6 +137,22 @@ void print_stats(FILE *f, const struct bhc_vm_stats *st)
 	fprintf(f, "control refused    %llu\n", (unsigned long long)st->ctl_refused);
 }
 
+void print_net_stats(FILE *f, const struct bhc_net_stats *ns)
+{
+	if (ns->nr_nics)
+		fprintf(f, "network (frames)\n");
+	for (uint32_t i = 0; i < ns->nr_nics; i++) {
+		const struct bhc_nic_stats *n = &ns->nic[i];
+
+		fprintf(f, "  %-16s switch '%s', %02x:%02x:%02x:%02x:%02x:%02x\n", n->dev, n->sw,
+			n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		fprintf(f, "    tx %llu rx %llu tx-bad %llu tx-limited %llu rx-dropped %llu\n",
+			(unsigned long long)n->tx, (unsigned long long)n->rx,
+			(unsigned long long)n->tx_bad, (unsigned long long)n->tx_limited,
+			(unsigned long long)n->rx_dropped);
+	}
+}
+
 void print_hello(FILE *f, const struct bhc_hello *h)
 {
 	char tot[24], fr[24];

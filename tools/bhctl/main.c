@@ -49,8 +49,11 @@ static const struct command commands[] = {
 	  "not a terminal, its bytes are sent and bhctl detaches at its end.\n" },
 	{ "stats", cmd_stats, "VM", "VM's counters: exits by reason and device, interrupts",
 	  "Shows VM's exits per reason (hypercall, mmio, sysreg, wfx, irq, fault, other),\n"
-	  "MMIO exits per device, interrupts injected, run time, and control requests\n"
-	  "refused because they did not come from the management VM.\n" },
+	  "MMIO exits per device, interrupts injected, run time, control requests\n"
+	  "refused because they did not come from the management VM, and for each\n"
+	  "virtio-net port its switch, address and frame counters: tx, rx, tx-bad\n"
+	  "(refused: too short or long, or another source address), tx-limited\n"
+	  "(floods held back by storm control), rx-dropped (no receive buffer).\n" },
 	{ "top", cmd_top, "[-d SECONDS] [-n COUNT]", "every VM's rates, refreshed (like xentop)",
 	  "Shows every VM's CPU use (its vCPUs' run time per second of wall time, 100% per\n"
 	  "busy vCPU), exits per second by reason and interrupts injected per second,\n"

@@ -161,6 +161,44 @@ int op_stats(struct ctx *c, uint32_t id, struct bhc_vm_stats *st)
 	return 0;
 }
 
+int op_net_stats(struct ctx *c, uint32_t id, struct bhc_net_stats *ns)
+{
+	struct bhc_vm_ref ref = { .id = id };
+	struct reply r;
+	int rc = chan_open(c);
+
+	if (rc)
+		return rc;
+	if ((rc = chan_call(&c->ch, BHC_NET_STATS, &ref, sizeof(ref), NULL, 0, &r)))
+		return rc;
+	if (r.status == BHC_ETYPE) { /* a hypervisor from before NET_STATS: nothing to show */
+		reply_free(&r);
+		memset(ns, 0, sizeof(*ns));
+		return 0;
+	}
+	if (r.status != BHC_OK) {
+		report_refusal("stats", &r);
+		reply_free(&r);
+		return EXIT_FAIL;
+	}
+	if (r.len != sizeof(*ns)) {
+		reply_free(&r);
+		return bad_size("NET_STATS", r.len, sizeof(*ns));
+	}
+	memcpy(ns, r.data, sizeof(*ns));
+	reply_free(&r);
+	if (ns->nr_nics > BHC_MAX_NICS) {
+		fprintf(stderr, "bhctl: protocol error: NET_STATS claims %u ports (at most %d)\n",
+			ns->nr_nics, BHC_MAX_NICS);
+		return EXIT_CHAN;
+	}
+	for (uint32_t i = 0; i < ns->nr_nics; i++) {
+		copy_name(ns->nic[i].dev, ns->nic[i].dev, sizeof(ns->nic[i].dev));
+		copy_name(ns->nic[i].sw, ns->nic[i].sw, sizeof(ns->nic[i].sw));
+	}
+	return 0;
+}
+
 int resolve_vm(struct ctx *c, const char *arg, struct bhc_vm_info *out)
 {
 	struct bhc_vm_info *vms;

@@ -119,6 +119,7 @@ static const struct {
 	[BHC_CONSOLE_INPUT] = { sizeof(struct bhc_vm_ref), sizeof(struct bhc_vm_ref) + 4096,
 				ctl_console_input },
 	[BHC_CONSOLE_DETACH] = { 0, 0, ctl_console_detach },
+	[BHC_NET_STATS] = { sizeof(struct bhc_vm_ref), sizeof(struct bhc_vm_ref), ctl_net_stats },
 };
 
 /* Serves one complete message (control lock held). */

@@ -38,6 +38,7 @@ struct vm *ctl_ref_vm(struct ctl_req *r);
 int ctl_hello(struct ctl_req *r);
 int ctl_list(struct ctl_req *r);
 int ctl_stats(struct ctl_req *r);
+int ctl_net_stats(struct ctl_req *r);
 int ctl_start(struct ctl_req *r);
 int ctl_stop(struct ctl_req *r);
 int ctl_reboot(struct ctl_req *r);

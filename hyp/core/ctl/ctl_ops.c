@@ -139,6 +139,34 @@ int ctl_stats(struct ctl_req *r)
 	return BHC_OK;
 }
 
+int ctl_net_stats(struct ctl_req *r)
+{
+	struct vm *vm = ctl_ref_vm(r);
+	static struct bhc_net_stats s;
+
+	if (!vm)
+		return r->ref_status;
+	memset(&s, 0, sizeof(s));
+	for (u32 i = 0; i < vm->cfg.nr_nics && s.nr_nics < BHC_MAX_NICS; i++) {
+		const struct vswitch_port *p = vm->net[i] ? &vm->net[i]->port : NULL;
+		struct bhc_nic_stats *n = &s.nic[s.nr_nics++];
+
+		snprintf(n->dev, sizeof(n->dev), "virtio-net@%u", vm->cfg.nic[i].slot);
+		snprintf(n->sw, sizeof(n->sw), "%s", vm->cfg.nic[i].sw);
+		memcpy(n->mac, vm->cfg.nic[i].mac, sizeof(n->mac));
+		if (!p)
+			continue;
+		n->tx = __atomic_load_n(&p->tx, __ATOMIC_RELAXED);
+		n->rx = __atomic_load_n(&p->rx, __ATOMIC_RELAXED);
+		n->tx_bad = __atomic_load_n(&p->tx_bad, __ATOMIC_RELAXED);
+		n->tx_limited = __atomic_load_n(&p->tx_limited, __ATOMIC_RELAXED);
+		n->rx_dropped = __atomic_load_n(&p->rx_dropped, __ATOMIC_RELAXED);
+	}
+	memcpy(r->out, &s, sizeof(s));
+	r->out_len = sizeof(s);
+	return BHC_OK;
+}
+
 static const char *state_name(const struct vm *vm)
 {
 	static const char *const names[] = { "loading", "running", "paused", "off", "crashed" };

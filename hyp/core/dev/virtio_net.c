@@ -41,7 +41,7 @@ static const char *net_notify(struct virtio_dev *d, u32 qi)
 		if (ok)
 			vswitch_send(&n->port, frame, (u32)len);
 		else
-			__atomic_fetch_add(&n->port.dropped, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&n->port.tx_bad, 1, __ATOMIC_RELAXED);
 		spin_lock(&d->lock);
 		if (!virtio_dev_serving(d, TXQ))
 			return NULL; /* reset (or refused) meanwhile */

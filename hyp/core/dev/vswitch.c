@@ -159,7 +159,7 @@ u32 vswitch_send(struct vswitch_port *p, const u8 *frame, u32 len)
 	 * in the learning table. */
 	if (!sw || len < VSWITCH_FRAME_MIN || len > VSWITCH_FRAME_MAX ||
 	    memcmp(frame + 6, p->mac, 6) != 0) {
-		count(&p->dropped);
+		count(&p->tx_bad);
 		return 0;
 	}
 	count(&p->tx);
@@ -174,7 +174,7 @@ u32 vswitch_send(struct vswitch_port *p, const u8 *frame, u32 len)
 			if (i != p->index)
 				to[n++] = sw->ports[i];
 	} else {
-		count(&p->dropped); /* storm control */
+		count(&p->tx_limited);
 	}
 	__atomic_fetch_add(&sw->sending, 1, __ATOMIC_ACQ_REL);
 	spin_unlock(&sw->lock);
@@ -183,7 +183,7 @@ u32 vswitch_send(struct vswitch_port *p, const u8 *frame, u32 len)
 			count(&to[i]->rx);
 			delivered++;
 		} else {
-			count(&to[i]->dropped);
+			count(&to[i]->rx_dropped);
 		}
 	}
 	__atomic_fetch_sub(&sw->sending, 1, __ATOMIC_ACQ_REL);

@@ -49,6 +49,7 @@ enum bhc_type {
 				  *    the VM writes to its console */
 	BHC_CONSOLE_INPUT = 13,  /* -> bhc_vm_ref + bytes  <- {}: keyboard input for the VM */
 	BHC_CONSOLE_DETACH = 14, /* -> {}          <- {} (closing the port detaches too) */
+	BHC_NET_STATS = 15,      /* -> bhc_vm_ref  <- bhc_net_stats: its switch ports' counters */
 	BHC_EV_CONSOLE = BHC_EVENT | 1, /* <- bhc_vm_ref + bytes (no reply) */
 };
 
@@ -145,6 +146,27 @@ struct bhc_vm_stats {
 	struct bhc_dev_count dev[BHC_MAX_DEVS]; /* MMIO exits per device, nr_devs used */
 };
 
+#define BHC_MAX_NICS 8
+
+/* One virtio-net port of a VM on its switch. */
+struct bhc_nic_stats {
+	char dev[16];          /* "virtio-net@2" */
+	char sw[BHC_NAME_MAX]; /* the switch it is plugged into */
+	uint8_t mac[6];        /* its configured address */
+	uint8_t reserved[2];
+	uint64_t tx;         /* frames it sent into the switch */
+	uint64_t rx;         /* frames delivered to it */
+	uint64_t tx_bad;     /* frames it sent, refused: < 14 or > 1514 bytes, or another source MAC */
+	uint64_t tx_limited; /* broadcast/unknown-destination frames held back by storm control */
+	uint64_t rx_dropped; /* frames for it lost: the guest had no receive buffer posted */
+};
+
+struct bhc_net_stats {
+	uint32_t nr_nics;
+	uint32_t reserved;
+	struct bhc_nic_stats nic[BHC_MAX_NICS]; /* nr_nics used, in slot order */
+};
+
 #define BHC_CREATE_F_PAUSED 0x1 /* start paused (bhctl create -p) */
 
 /* BHC_CREATE: sizes of the files bhctl will LOAD, then the configuration: a compiled system
@@ -181,6 +203,8 @@ _Static_assert(sizeof(struct bhc_hello) == 56, "bhc_hello is 56 bytes on the wir
 _Static_assert(sizeof(struct bhc_vm_info) == 176, "bhc_vm_info is 176 bytes on the wire");
 _Static_assert(sizeof(struct bhc_dev_count) == 24, "bhc_dev_count is 24 bytes on the wire");
 _Static_assert(sizeof(struct bhc_vm_stats) == 592, "bhc_vm_stats is 592 bytes on the wire");
+_Static_assert(sizeof(struct bhc_nic_stats) == 96, "bhc_nic_stats is 96 bytes on the wire");
+_Static_assert(sizeof(struct bhc_net_stats) == 776, "bhc_net_stats is 776 bytes on the wire");
 _Static_assert(sizeof(struct bhc_create) == 160, "bhc_create is 160 bytes on the wire");
 _Static_assert(sizeof(struct bhc_load) == 16, "bhc_load is 16 bytes on the wire");
 

@@ -33,9 +33,11 @@ struct vswitch_port {
 	u32 index;                /* in sw->ports */
 	u8 mac[6];                /* configured address (for reports; learning uses frames) */
 	vswitch_deliver_fn deliver;
-	/* counters, updated atomically: frames sent into the switch, delivered to the port, and
-	 * dropped (on the way to this port: no receive buffer; or sent malformed) */
-	u64 tx, rx, dropped;
+	/* counters, updated atomically: frames the port sent into the switch (tx) and frames
+	 * delivered to it (rx); frames it sent that were refused (shorter than 14 or longer than
+	 * 1514 bytes, or not from its address: tx_bad) or held back by storm control
+	 * (tx_limited); frames on their way to it lost for want of a receive buffer (rx_dropped) */
+	u64 tx, rx, tx_bad, tx_limited, rx_dropped;
 	/* storm control (under the switch's lock): flooded frames it may still send, and the
 	 * counter value up to which they were refilled (0: never flooded) */
 	u32 flood_tokens;
