@@ -18,8 +18,10 @@ int mmio_add(struct mmio_table *t, gpa_t base, u64 size, const struct mmio_ops *
 	    (i < t->count && ranges_overlap(t->r[i].base, t->r[i].size, base, size)))
 		return E_OVERLAP;
 	memmove(&t->r[i + 1], &t->r[i], (t->count - i) * sizeof(t->r[0]));
-	t->r[i] = (struct mmio_region){ base, size, ops, dev, 0 };
+	t->r[i] = (struct mmio_region){ base, size, ops, dev, i };
 	t->count++;
+	for (u32 k = i + 1; k < t->count; k++)
+		t->r[k].index = k;
 	return E_OK;
 }
 

@@ -179,6 +179,7 @@ TEST(mmio_add_sorted)
 		CHECK_EQ(t.r[i].base, 0x10000 * i);
 		CHECK_EQ(t.r[i].size, 0x1000);
 		CHECK(t.r[i].ops == &fake_ops);
+		CHECK_EQ(t.r[i].index, i); /* renumbered when an insertion moved it */
 	}
 	for (int i = 0; i < 4; i++)
 		CHECK(t.r[order[i]].dev == &devs[i]);
@@ -188,8 +189,10 @@ TEST(mmio_add_sorted)
 	for (int i = VM_MAX_MMIO - 1; i >= 0; i--)
 		CHECK_EQ(mmio_add(&t, 0x100000 + 0x1000 * (u64)i, 0x100, &fake_ops, NULL), E_OK);
 	CHECK_EQ(t.count, VM_MAX_MMIO);
-	for (u32 i = 0; i < VM_MAX_MMIO; i++)
+	for (u32 i = 0; i < VM_MAX_MMIO; i++) {
 		CHECK_EQ(t.r[i].base, 0x100000 + 0x1000 * (u64)i);
+		CHECK_EQ(t.r[i].index, i);
+	}
 }
 
 /* Overlaps are refused (nothing changed), including by one byte at either end; touching

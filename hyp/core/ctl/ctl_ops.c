@@ -132,7 +132,9 @@ int ctl_stats(struct ctl_req *r)
 		const struct mmio_region *m = &vm->mmio.r[i];
 
 		dev_name(m, s.dev[s.nr_devs].name, sizeof(s.dev[0].name));
-		s.dev[s.nr_devs++].count = __atomic_load_n(&m->hits, __ATOMIC_RELAXED);
+		for (u32 k = 0; k < vm->nr_vcpus; k++)
+			s.dev[s.nr_devs].count += vm->vcpu[k].mmio_hits[i];
+		s.nr_devs++;
 	}
 	memcpy(r->out, &s, sizeof(s));
 	r->out_len = sizeof(s);

@@ -32,7 +32,7 @@ struct mmio_region {
 	u64 size;
 	const struct mmio_ops *ops;
 	void *dev;
-	u64 hits; /* accesses emulated (exits), counted relaxed */
+	u32 index; /* its place in the table (counters per region are kept per vCPU by it) */
 };
 
 #define VM_MAX_MMIO 16

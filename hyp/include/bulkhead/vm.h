@@ -52,6 +52,7 @@ struct vcpu {
 	bool running;      /* loaded on its physical CPU (its state is in hardware) */
 	u64 wake_at;       /* counter value that ends a WFI wait, 0 for none */
 	u64 exits[EXIT_KINDS];
+	u64 mmio_hits[VM_MAX_MMIO]; /* MMIO exits per region of vm->mmio (same index) */
 	u64 irqs_injected; /* virtual interrupts put into a list register as pending */
 	u64 run_ticks;     /* counter ticks spent loaded on its CPU (sched.c) */
 	u64 loaded_at;     /* counter value when it was last loaded */
