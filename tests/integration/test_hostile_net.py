@@ -19,7 +19,7 @@ import re
 
 from helpers import assert_clean, started_pcpus
 from test_linux_qemu import LinuxShell, requires_linux
-from test_virtio_net import IP, VMS, bring_up, check_kernel_log
+from test_virtio_net import IP, LISTEN, VMS, bring_up, check_kernel_log
 
 pytestmark = requires_linux
 
@@ -134,7 +134,7 @@ def test_hostile_guest_on_the_switch(system):
     out = b.run(f"ping -c 20 -i 0.2 {IP['net-a']}", timeout=120)
     assert any("20 packets transmitted, 20 packets received, 0% packet loss" in t
                for t in out), out
-    b.run("nc -l -p 5000 > /tmp/f & sleep 1")
+    assert b.run(LISTEN) == ["listening"]
     focus = switch_to(con, "net-a", focus)
     out = a.run(f"ping -c 20 -i 0.2 {IP['net-b']}", timeout=120)
     assert any("20 packets transmitted, 20 packets received, 0% packet loss" in t

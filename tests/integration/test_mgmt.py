@@ -188,7 +188,8 @@ def test_bhctl_over_a_real_virtio_console_port(direct):
     assert sh.run("echo still-a-shell") == ["still-a-shell"]
 
     # One bhctl at a time: the port is busy while a console is attached.
-    sh.run("(sleep 20 | bhctl console 1 >/tmp/con.out 2>&1 &) ; sleep 2")
+    sh.run("(sleep 20 | bhctl console 1 >/tmp/con.out 2>&1 &) ; i=0; "
+           "until grep -q attached /tmp/con.out || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done")
     assert "bhctl: attached to 'created1'; Ctrl-\\ detaches" in sh.run("cat /tmp/con.out")
     out = sh.bhctl("list", rc=3)
     assert "the control channel is in use by another bhctl" in out[-1], out

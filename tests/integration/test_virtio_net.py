@@ -18,6 +18,12 @@ pytestmark = requires_linux
 VMS = ("net-a", "net-b")  # file order: the console focus cycles this way
 MAC = {"net-a": "52:54:00:12:34:01", "net-b": "52:54:00:12:34:02"}
 IP = {"net-a": "10.0.0.1", "net-b": "10.0.0.2"}
+# Starts `nc -l -p 5000 > /tmp/f` in the background and waits (up to 10 s of guest time) until
+# it listens: port 5000 (0x1388) in state LISTEN (0A) in /proc/net/tcp or tcp6. Prints
+# "listening".
+_LISTENING = "grep -qsE ':1388 0+:0000 0A' /proc/net/tcp /proc/net/tcp6"
+LISTEN = (f"nc -l -p 5000 > /tmp/f & i=0; until {_LISTENING} || [ $i -ge 100 ]; do sleep 0.1; "
+          f"i=$((i+1)); done; {_LISTENING} && echo listening")
 # Waits (up to 10 s of guest time) until eth0 exists.
 WAIT_ETH = ("i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.2; "
             "i=$((i+1)); done")
@@ -87,7 +93,7 @@ def test_linux_virtio_net(system):
     a.run("dd if=/dev/urandom of=/tmp/f bs=1M count=16 2>/dev/null; sync", timeout=120)
     sent = a.run("md5sum /tmp/f")
     focus = switch_to(con, "net-b", focus)
-    b.run("nc -l -p 5000 > /tmp/f & sleep 1")
+    assert b.run(LISTEN) == ["listening"]
     focus = switch_to(con, "net-a", focus)
     t0 = time.monotonic()
     out = a.run(f"nc -w 5 {IP['net-b']} 5000 < /tmp/f; echo nc $?", timeout=600)
