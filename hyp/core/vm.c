@@ -7,6 +7,7 @@
 #include <bulkhead/ctl.h>
 #include <bulkhead/errno.h>
 #include <bulkhead/image.h>
+#include <bulkhead/ivc.h>
 #include <bulkhead/log.h>
 #include <bulkhead/palloc.h>
 #include <bulkhead/pool.h>
@@ -432,9 +433,9 @@ int vm_destroy(struct vm *vm)
 		arch_cpu_relax();
 		spin_lock(&vm->lock);
 	}
-	if (vm->nr_ivc || vm->state == VM_DYING) {
+	if (vm->state == VM_DYING) {
 		spin_unlock(&vm->lock);
-		return vm->nr_ivc ? E_BUSY : E_STATE;
+		return E_STATE;
 	}
 	vm->state = VM_DYING;
 	vm->paused = false;
@@ -446,6 +447,7 @@ int vm_destroy(struct vm *vm)
 	vuart_flush(&vm->uart);
 	console_vm_gone(vm);
 	ctl_vm_gone(vm);
+	ivc_vm_gone(vm);       /* its channels' peers ring nobody now */
 	virtio_vm_destroy(vm); /* unplugged from its switches, memory back */
 	arch_vm_destroy(vm);
 	vm_free_pages(vm, vm->ram_pa, vm->ram_size / PAGE_SIZE);

@@ -49,7 +49,7 @@ u32 arch_vm_build_dtb(const struct vm *vm, void *buf, u32 size)
 		g.ivc[i].spi = e->chan->intid - 32;
 		g.ivc[i].role = e->role;
 		g.ivc[i].name = e->chan->cfg.name;
-		g.ivc[i].peer = e->peer->name;
+		g.ivc[i].peer = e->peer_name; /* the peer may have been destroyed since */
 	}
 	g.nr_ivc = vm->nr_ivc;
 	_Static_assert(CFG_MAX_PT <= GUEST_DTB_MAX_PT && CFG_PT_MAX_REGS <= GUEST_DTB_PT_REGS &&

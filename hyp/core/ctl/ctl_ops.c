@@ -281,8 +281,5 @@ int ctl_destroy(struct ctl_req *r)
 	if (!vm)
 		return no_vm(r);
 	e = vm_destroy(vm);
-	if (e == E_BUSY)
-		return ctl_fail(r, BHC_EBUSY, "'%s' is in a shared-memory channel, which lasts as "
-				"long as the machine", vm->name);
 	return e ? state_error(r, vm, "destroy") : BHC_OK;
 }

@@ -2,10 +2,12 @@
  *
  * The region is normal RAM from the page allocator (zeroed), mapped read-write into both VMs'
  * stage-2 at the configured IPA (executable: the stage-2 tables have no XN control yet). The
- * doorbell page after it is emulated MMIO: a DOORBELL write is one exit that takes the peer VM's
- * lock and raises the channel's SPI there (edge: it becomes pending on the vCPU its routing
- * names). Nothing allocates or prints per ring, so a guest ringing in a loop only spends its
- * own time (and wakes its peer, which agreed to the channel). */
+ * doorbell page after it is emulated MMIO: a DOORBELL write is one exit that takes the channel's
+ * lock and the peer VM's and raises the channel's SPI there (edge: it becomes pending on the
+ * vCPU its routing names). Nothing allocates or prints per ring, so a guest ringing in a loop
+ * only spends its own time (and wakes its peer, which agreed to the channel). Either VM may be
+ * destroyed: the other keeps the region and its doorbell rings nobody; when both are gone the
+ * region is freed. */
 #include <bulkhead/arch.h>
 #include <bulkhead/errno.h>
 #include <bulkhead/ivc.h>
@@ -17,15 +19,30 @@
 static struct ivc_chan chans[CFG_MAX_CHANNELS];
 
 /* Raises the channel's interrupt in the peer, unless the peer is not running (powered off,
- * stopped, or being reset: its GIC state is being rebuilt then, so nothing may touch it). */
-static void ring(const struct ivc_end *e)
+ * stopped, or being reset: its GIC state is being rebuilt then, so nothing may touch it) or was
+ * destroyed (then says so, once). The channel's lock keeps the peer from being destroyed
+ * meanwhile: ivc_vm_gone() takes it. */
+static void ring(struct ivc_end *e)
 {
-	struct vm *peer = e->peer;
+	struct ivc_chan *ch = e->chan;
+	struct vm *peer, *self;
+	bool tell = false;
 
-	spin_lock(&peer->lock);
-	if (peer->state == VM_RUNNING)
-		arch_vm_irq_raise(peer, e->chan->intid);
-	spin_unlock(&peer->lock);
+	spin_lock(&ch->lock);
+	peer = e->peer;
+	self = e->vm; /* the ringing VM: running, so not being destroyed */
+	if (peer) {
+		spin_lock(&peer->lock);
+		if (peer->state == VM_RUNNING)
+			arch_vm_irq_raise(peer, ch->intid);
+		spin_unlock(&peer->lock);
+	} else if (!e->told) {
+		e->told = tell = true;
+	}
+	spin_unlock(&ch->lock);
+	if (tell)
+		vm_report_vm(self, "doorbell of channel '%s' rung: its peer was destroyed, nobody "
+			     "hears it (said once)", ch->cfg.name);
 }
 
 static bool db_read(void *dev, u64 off, u32 width, u64 *value)
@@ -111,10 +128,39 @@ int ivc_create(const struct cfg_channel *cfg, struct vm *a, struct vm *b)
 		e->vm = vm[k];
 		e->peer = vm[1 - k];
 		e->role = k;
+		memcpy(e->peer_name, vm[1 - k]->name, CFG_NAME_MAX);
 		r = mmio_add(&vm[k]->mmio, db, CFG_CHAN_DOORBELL, &ivc_doorbell_ops, e);
 		if (r) /* cannot happen: room_for() checked both tables */
 			return r;
 		vm[k]->ivc[vm[k]->nr_ivc++] = e;
 	}
 	return E_OK;
+}
+
+void ivc_vm_gone(struct vm *vm)
+{
+	for (u32 i = 0; i < vm->nr_ivc; i++) {
+		struct ivc_end *e = vm->ivc[i];
+		struct ivc_chan *ch = e->chan;
+		struct ivc_end *other = &ch->end[1 - e->role];
+		struct vm *survivor;
+
+		spin_lock(&ch->lock);
+		e->vm = e->peer = NULL;
+		other->peer = NULL; /* no ring reaches vm (or its slot's next VM) from here on */
+		survivor = other->vm;
+		spin_unlock(&ch->lock);
+		if (!survivor) {
+			page_free(ch->pa, ch->cfg.size / PAGE_SIZE);
+			ch->pa = 0;
+			log_line("channel '%s': both its VMs destroyed; its %llu KiB region scrubbed "
+				 "and returned to the hypervisor", ch->cfg.name,
+				 (unsigned long long)(ch->cfg.size >> 10));
+		} else {
+			log_line("channel '%s': vm '%s' destroyed; vm '%s' keeps the region, its "
+				 "doorbell rings nobody now", ch->cfg.name, vm->name, survivor->name);
+		}
+		vm->ivc[i] = NULL;
+	}
+	vm->nr_ivc = 0;
 }

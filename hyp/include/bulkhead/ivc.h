@@ -1,11 +1,13 @@
 /* Shared-memory channels between two VMs (inter-VM communication, "ivc"): a zeroed region from
  * the page allocator mapped into both VMs at the same guest-physical address, and per VM a 4 KiB
  * doorbell page right after it whose DOORBELL register raises the channel's SPI in the peer.
- * Created once every VM exists; they live as long as the machine. See docs/guest-interface.md. */
+ * Created once every VM exists (boot-time VMs only); a channel lasts until both its VMs are
+ * destroyed. See docs/guest-interface.md. */
 #ifndef BULKHEAD_IVC_H
 #define BULKHEAD_IVC_H
 
 #include <bulkhead/config.h>
+#include <bulkhead/spinlock.h>
 #include <bulkhead/types.h>
 
 /* The doorbell page (32-bit aligned accesses only; anything else: external abort). */
@@ -24,14 +26,17 @@ struct ivc_chan;
 /* One VM's end of a channel. */
 struct ivc_end {
 	struct ivc_chan *chan;
-	struct vm *vm, *peer;
+	struct vm *vm, *peer; /* NULL once that VM is destroyed (under chan->lock) */
 	u32 role;
+	bool told; /* said once that its doorbell rings nobody */
+	char peer_name[CFG_NAME_MAX]; /* for its device tree: kept after the peer is destroyed */
 };
 
 struct ivc_chan {
 	struct cfg_channel cfg;
-	paddr_t pa;  /* the shared region (cfg.size bytes) */
+	paddr_t pa;  /* the shared region (cfg.size bytes); 0 once both VMs are destroyed */
 	u32 intid;
+	spinlock_t lock; /* the ends' vm and peer: a ring holds it while it raises the interrupt */
 	struct ivc_end end[2];
 };
 
@@ -42,5 +47,10 @@ struct ivc_chan {
  * unmap yet: if the second mapping fails, the region stays mapped in the first VM and is
  * never freed (not handed out again). */
 int ivc_create(const struct cfg_channel *cfg, struct vm *a, struct vm *b);
+/* VM vm is being destroyed (its vCPUs off their CPUs, before its stage-2 goes): each of its
+ * channels forgets it, so the peer's doorbell rings nobody from now on (and never a VM that
+ * takes its slot later); a channel whose two VMs are both gone gives its region back,
+ * scrubbed. The survivor keeps the region mapped. */
+void ivc_vm_gone(struct vm *vm);
 
 #endif

@@ -146,7 +146,8 @@ int vm_unpause(struct vm *vm);
 int vm_reboot(struct vm *vm);  /* RUNNING/paused: stop now and boot again from its images */
 int vm_boot(struct vm *vm);    /* OFF/STOPPED: boot again from its images */
 /* Stops the VM at once whatever its state, frees everything it has (memory scrubbed) and
- * frees its slot. E_BUSY if other VMs depend on it (shared-memory channels). */
+ * frees its slot; the peer of each of its shared-memory channels keeps the region, and its
+ * doorbell rings nobody. E_STATE if it is already being destroyed. */
 int vm_destroy(struct vm *vm);
 /* Presses the VM's power button (pin 3 of its PL061, docs/guest-interface.md): the guest is
  * asked to power off, as by a machine's power key; what it does is up to it. Callable from any
