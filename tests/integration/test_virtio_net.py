@@ -48,6 +48,9 @@ def bring_up(sh, vm):
     out = sh.run(f"modprobe virtio_mmio && modprobe virtio_net && {WAIT_ETH}; "
                  "cat /sys/class/net/eth0/address")
     assert out == [MAC[vm]], out
+    # the ring features are negotiated: INDIRECT_DESC (28), EVENT_IDX (29), VERSION_1 (32)
+    bits = sh.run("cat /sys/class/net/eth0/device/features")
+    assert len(bits) == 1 and bits[0][28] + bits[0][29] + bits[0][32] == "111", bits
     sh.run(f"ip link set eth0 up; ip addr add {IP[vm]}/24 dev eth0")
     # the link is up (VIRTIO_NET_S_LINK_UP)
     out = sh.run("i=0; while [ $(cat /sys/class/net/eth0/operstate) != up ] && [ $i -lt 50 ]; "
