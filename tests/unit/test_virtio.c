@@ -526,8 +526,8 @@ TEST(virtio_net_ports_exchange_frames)
 	/* identity, features and configuration: MAC, LINK_UP */
 	CHECK_EQ(nrd(&a, 0x008, 4), 1);
 	nwr(&a, 0x014, 0);
-	/* MAC, STATUS, INDIRECT_DESC; not EVENT_IDX (virtio_net.c says why) */
-	CHECK_EQ(nrd(&a, 0x010, 4), (1u << 5) | (1u << 16) | (1u << 28));
+	/* MAC, STATUS, INDIRECT_DESC, EVENT_IDX */
+	CHECK_EQ(nrd(&a, 0x010, 4), (1u << 5) | (1u << 16) | (1u << 28) | (1u << 29));
 	nwr(&a, 0x014, 1);
 	CHECK_EQ(nrd(&a, 0x010, 4), 1);
 	CHECK_EQ(nrd(&a, 0x100, 8), 0x0001013412005452ULL);
