@@ -179,9 +179,10 @@ static void ctrl_out_len(struct drv *v, u32 port, u16 event, u16 value, u32 len)
 	memcpy(m, &port, 4);
 	memcpy(m + 4, &event, 2);
 	memcpy(m + 6, &value, 2);
-	post(v, CTRL_TX, m, len, false);
+	u16 head = post(v, CTRL_TX, m, len, false);
 	notify(v, CTRL_TX);
-	CHECK(take(v, CTRL_TX, &id, &n)); /* consumed at once */
+	CHECK(take(v, CTRL_TX, &id, &n)); /* consumed at once, and the same buffer given back */
+	CHECK_EQ(id, head);
 }
 
 static void ctrl_out(struct drv *v, u32 port, u16 event, u16 value)

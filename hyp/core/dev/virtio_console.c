@@ -301,11 +301,15 @@ static const char *vcon_notify(struct virtio_dev *d, u32 qi)
 	}
 	/* the control transmit queue, the console's, or a port nothing listens to */
 	while ((r = virtq_pop(q, &d->ram, &d->chain)) == VQ_CHAIN) {
+		/* d->chain is reused inside: a PORT_OPEN fills the port's receive buffers (fill()
+		 * pops them into d->chain) when bytes wait for it, so the head is kept apart */
+		u16 head = d->chain.head;
+
 		if (qi == CTRL_TXQ)
 			ctrl_message(c, &d->chain);
 		else if (pi == 0)
 			console_out(c, &d->chain);
-		virtq_push(q, d->chain.head, 0);
+		virtq_push(q, head, 0);
 	}
 	if (qi == CTRL_TXQ)
 		send_owed(c);
