@@ -8,6 +8,9 @@ system on it, writes a text file with a marker unique to this run and 1 MiB of r
 unmounts and powers off. Back in the management VM: `bhctl list` shows it off, the backing file
 is 64 MiB and holds the marker. `bhctl start store` boots it again and it reads the same bytes
 back (md5sum). blkd printed one line for the file and no error, and syncs and ends on SIGTERM.
+Then, with no daemon, 'store' is created again: its disk requests wait and the hypervisor says
+why, once; `bhctl blkd` started late gets them (the hypervisor says how many), the guest reads
+the same bytes, and the management VM's virtio_console driver saw nothing wrong.
 
 Without the hypervisor: the management initramfs directly on QEMU, with a QEMU virtio-console
 port "bulkhead.blk" whose other end is the fake of tests/tools/fakeblk.py. blkd finds the port
@@ -130,6 +133,33 @@ def test_mediated_disk_lives_in_the_management_vm(system):
     ], log
     assert re.fullmatch(r"bhctl blkd: stopping \(SIGTERM\): \d+ requests served, "
                         r"0 refused or failed", log[2]), log
+    hyp = con.lines("hyp")
+    assert hyp.count("mediated disks: the daemon closed port 'bulkhead.blk'") == 1, hyp
+
+    # -- no daemon: the guest's disk requests wait and the hypervisor says why, once; a daemon
+    # started later gets them, and the guest reads its file
+    sh.bhctl("create /guests/linux-disk.dts", timeout=300)
+    guest.wait_ready(3)
+    switch_to(con, "store")
+    n = guest.start(f"dmesg -n 1; {MODULES} && {WAIT_DISK} && mkdir -p /mnt && "
+                    f"mount -t ext2 /dev/vda /mnt && {MD5}")
+    waiting = (f"vm 'store': virtio-blk@1: its requests wait: no daemon has the management VM's "
+               f"port 'bulkhead.blk' open (`bhctl blkd` there serves '{BACKING}')")
+    con.wait_until(lambda: waiting in con.lines("hyp"), "the hypervisor's waiting line",
+                   CMD_TIMEOUT)
+    switch_to(con, "mgmt")
+    sh.bhctl("blkd -d -l /tmp/blkd2.log")
+    opened = re.compile(r"mediated disks: a daemon opened port 'bulkhead.blk': "
+                        r"[1-9]\d* waiting requests? sent to it")
+    con.wait_until(lambda: any(opened.fullmatch(t) for t in con.lines("hyp")),
+                   "the daemon's requests", CMD_TIMEOUT)
+    out = guest.finish(n, timeout=IO_TIMEOUT)
+    assert out[-2:] == before, out
+    assert con.lines("hyp").count(waiting) == 1
+    # the port opened with requests queued for it: the management VM's virtio_console driver
+    # saw nothing wrong (it once got a wrong control buffer back, and the channel died)
+    assert sh.run("dmesg | grep -ciE 'not a head|virtio.*(error|broken)'") == ["0"]
+    sh.bhctl("destroy store")
     assert not [t for t in con.lines("hyp") if "unhandled" in t or "vm stopped" in t]
 
 

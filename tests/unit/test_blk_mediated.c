@@ -12,6 +12,7 @@
 #define vcon_port_room fake_port_room
 #define vcon_port_write fake_port_write
 #define vcon_add_port fake_add_port
+#define vcon_port_is_open fake_port_is_open
 #include "../../hyp/core/dev/blk_mediated.c"
 #undef vm_get
 #undef vm_alloc_pages
@@ -20,6 +21,7 @@
 #undef vcon_port_room
 #undef vcon_port_write
 #undef vcon_add_port
+#undef vcon_port_is_open
 #undef CHECK /* log.h's; unit.h has the tests' own */
 
 #include "fake_driver.h"
@@ -79,6 +81,14 @@ u32 fake_port_write(struct vcon_port *p, const void *data, u32 len)
 	memcpy(sent + sent_len, data, len);
 	sent_len += len;
 	return len;
+}
+
+static bool port_open = true; /* a daemon has the port open */
+
+bool fake_port_is_open(struct vcon_port *p)
+{
+	CHECK(p == (struct vcon_port *)(void *)&mport);
+	return port_open;
 }
 
 struct vcon_port *fake_add_port(struct vm *vm, const char *name,
@@ -315,13 +325,25 @@ TEST(blk_mediated_reset_and_reopen)
 	CHECK_EQ(*fake_ptr(&r.f, DATA), 0x22);
 	CHECK_EQ(r.b->med->stale, 1);
 	CHECK_EQ(r.b->med->busy, 0);
-	/* the port is full: the request waits, and goes when a daemon (re)opens the port */
+	/* no daemon, the port full: the request waits (said once, naming the disk's file), and
+	 * goes when a daemon (re)opens the port */
 	sent_len = 0;
 	room = 100;
+	port_open = false;
+	reports = 0;
 	offer(&r, 0, 1, 4, 512);
 	CHECK_EQ(sent_len, 0);
+	CHECK_EQ(reports, 1);
+	CHECK(strstr(last_report, "virtio-blk@5: its requests wait: no daemon has the management "
+			 "VM's port 'bulkhead.blk' open") != NULL);
+	CHECK(strstr(last_report, "'/tmp/store.img'") != NULL);
 	room = 64 * 1024;
+	port_open = true;
 	mport_ops->opened(NULL, true);
+	CHECK_EQ(reports, 2);
+	CHECK_STR(last_report, "mediated disks: a daemon opened port 'bulkhead.blk': 1 waiting "
+			       "request sent to it");
+	CHECK_EQ(r.b->med->told, false);
 	nth_req(0, &q);
 	CHECK_EQ(q.offset, 2048);
 	len = answer(ans, q.tag, 0, NULL, 0);

@@ -43,6 +43,7 @@ struct blk_med {
 	const char *path;
 	u64 gen;      /* bumped at every reset: the tag's low bits */
 	u32 busy;     /* requests in flight */
+	bool told;    /* said that its requests wait for a daemon (until one opens the port) */
 	u64 sent, answered, stale; /* counters */
 	struct med_req req[INFLIGHT];
 	u8 msg[MSG_MAX]; /* the request being sent (device lock held) */
@@ -170,6 +171,12 @@ bool blk_med_take(struct virtio_blk *b, const struct vq_chain *c, u32 type, u64 
 	r->tag = make_tag(m, i);
 	m->busy++;
 	try_send(b, i);
+	if (!m->told && !(port && vcon_port_is_open(port))) {
+		m->told = true;
+		vm_report_vm(b->dev.vm, "virtio-blk@%u: its requests wait: no daemon has the "
+			     "management VM's port '%s' open (`bhctl blkd` there serves '%s')",
+			     b->dev.slot, BHC_BLK_PORT_NAME, m->path);
+	}
 	return true;
 }
 
@@ -257,6 +264,8 @@ static void port_rx(void *ctx, const u8 *data, u32 len)
  * are idempotent); closing it loses nothing the guest was told is done. */
 static void port_opened(void *ctx, bool open)
 {
+	u32 waiting = 0;
+
 	(void)ctx;
 	spin_lock(&stream_lock);
 	stream_have = 0;
@@ -272,12 +281,19 @@ static void port_opened(void *ctx, bool open)
 				spin_lock(&b->dev.lock);
 				for (u32 i = 0; i < INFLIGHT; i++)
 					b->med->req[i].sent = false;
+				waiting += b->med->busy;
+				b->med->told = false; /* a later wait is said again */
 				send_pending(b);
 				spin_unlock(&b->dev.lock);
 			}
 		}
 	}
 	spin_unlock(&stream_lock);
+	if (open)
+		log_line("mediated disks: a daemon opened port '%s': %u waiting request%s sent to it",
+			 BHC_BLK_PORT_NAME, waiting, waiting == 1 ? "" : "s");
+	else
+		log_line("mediated disks: the daemon closed port '%s'", BHC_BLK_PORT_NAME);
 }
 
 static const struct vcon_port_ops port_ops = { port_rx, port_opened };
