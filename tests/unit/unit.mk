@@ -26,7 +26,7 @@ unit: $(UNIT_BIN) $(UNIT_DTBS) $(BHPACK)
 
 UNIT_HDRS := $(wildcard tests/unit/*.h hyp/include/*/*.h hyp/arch/aarch64/include/*/*.h)
 # Code a test compiles into itself (#include), with its outside calls renamed to fakes.
-UNIT_INCLUDED := hyp/core/dev/vgpio_pl061.c hyp/core/dev/blk_mediated.c
+UNIT_INCLUDED := hyp/core/dev/vgpio_pl061.c hyp/core/dev/blk_mediated.c hyp/core/ctl/ctl.c
 
 $(UNIT_BIN): $(UNIT_SRCS) $(UNIT_HDRS) $(UNIT_INCLUDED)
 	@mkdir -p $(dir $@)

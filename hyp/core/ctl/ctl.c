@@ -224,6 +224,7 @@ void ctl_vm_created(struct vm *vm)
 	p->vm = vm;
 	p->pa = pa;
 	p->pages = PORT_PAGES;
+	p->have = 0;
 	p->port = vcon_add_port(vm, BHC_PORT_NAME, &port_ops, p);
 	if (!p->port) {
 		vm_free_pages(vm, pa, PORT_PAGES);
