@@ -6,8 +6,8 @@
 #     /usr/bin/dtc           Debian's arm64 device-tree-compiler, with the libraries it needs
 #                            (libyaml-0-2, libc6; libfdt is linked in) and the dynamic loader
 #     /guests/               what the management VM can create: linux/Image and
-#                            linux/initramfs.cpio.gz, demo.bin, ticker.bin, and the example
-#                            configurations linux.dts, linux-disk.dts, demo.dts, ticker.dts
+#                            linux/initramfs.cpio.gz, demo.bin, ticker.bin, scrub.bin, and the example
+#                            configurations linux.dts, linux-disk.dts, demo.dts, ticker.dts, scrub.dts
 #                            (linux/mgmt/)
 # The .debs stay in cache/debs, unpacked once into cache/root-dtc-<version>. Rebuilds only when
 # an input is newer than the output. The result is about 25 MiB: the VM needs ~512 MiB of RAM.
@@ -20,7 +20,7 @@ OUT=$ROOT/build/linux
 MGMT=$OUT/mgmt-initramfs.cpio.gz
 BASE=$OUT/initramfs.cpio.gz
 BHCTL=build/tools/bhctl-arm64
-GUESTS="demo ticker"
+GUESTS="demo ticker scrub"
 DTC_DEBS="device-tree-compiler libyaml-0-2 libc6" # dtc links libfdt statically
 
 say() { echo "mgmt-initramfs: $*"; }

@@ -324,6 +324,54 @@ def test_create_destroy_20_times_leaks_nothing(system):
     assert not [t for t in hyp if "not attached" in t or "unhandled" in t]
 
 
+RESET_LOOP = ("/dts-v1/; / { compatible = \"bulkhead,system-v1\"; vms { rl { vcpus = <1>; "
+              "pcpus = <1>; memory = <0x0 0x40000000 0x0 0x4000000>; image = \"rl.bin\"; "
+              "initrd = \"/guests/linux/Image\"; }; }; };")
+# PSCI SYSTEM_RESET by HVC, for ever: movz x0, #0x8400, lsl #16; movk x0, #9; hvc #0; b .
+RESET_BIN = r"\000\200\260\322\040\001\200\362\002\000\000\324\000\000\000\024"
+
+
+@requires_mgmt
+def test_destroy_a_vm_that_resets_in_a_loop(system):
+    """A VM that asks for PSCI SYSTEM_RESET as its first instruction, with a 31 MiB initrd that
+    every reset copies into its RAM again, spends most of its time being reset on its own CPU:
+    destroyed from the management VM (4 times), it goes, the pool and the hypervisor's
+    allocator get all their memory back, nothing else is disturbed. After each destroy the
+    scrub guest, created over the same pool memory (128 MiB from the pool's start: the reset
+    loop's RAM and the previous scrub guest's), finds every word of its RAM zero: nothing of the
+    destroyed VMs is left, not even what a reset in progress was copying (the destroy waits
+    for it), and it fills its RAM for the next round to check."""
+    con = system("mgmt")
+    sh = MgmtShell(con, "mgmt")
+    sh.wait_ready()
+    sh.setup()
+    sh.run(f"printf '{RESET_BIN}' > /tmp/rl.bin; echo '{RESET_LOOP}' > /tmp/rl.dts")
+    assert sh.run("od -An -tx4 /tmp/rl.bin") == [" d2b08000 f2800120 d4000002 14000000"]
+    free0, hyp0, before = sh.pool_free(), sh.hyp_free(), set(sh.vms())
+    resets = "vm 'rl': reset (PSCI SYSTEM_RESET): rebooting from its image"
+    for i in range(4):
+        n0 = con.lines("hyp").count(resets)
+        out = sh.bhctl("create /tmp/rl.dts", timeout=300)
+        assert out[-1] == "bhctl: vm 1 'rl' created and started", out
+        con.wait_until(lambda: con.lines("hyp").count(resets) >= n0 + 3, "three resets", 60)
+        assert sh.bhctl("destroy rl")[-1] == "bhctl: vm 1 'rl' destroyed"
+        assert set(sh.vms()) == before
+        assert sh.pool_free() == free0, f"round {i}: the pool did not get its memory back"
+        assert sh.hyp_free() == hyp0, f"round {i}: the hypervisor's allocator leaked"
+        assert sh.bhctl("create /guests/scrub.dts")[-1] == \
+            "bhctl: vm 1 'scrub' created and started"
+        con.wait_until(lambda: con.lines("scrub").count("scrub: filled") == i + 1,
+                       "the scrub guest's check and fill", 120)
+        checks = [t for t in con.lines("scrub") if "words not zero" in t]
+        assert len(checks) == i + 1 and checks[-1].startswith("scrub: 0 of 16506880 "), checks
+        sh.bhctl("destroy scrub")
+        assert sh.pool_free() == free0
+    hyp = con.lines("hyp")
+    assert sum("vm 1 'rl': destroyed" in t for t in hyp) == 4
+    assert not [t for t in hyp if "unhandled" in t or "vm stopped" in t], hyp[-20:]
+    assert_clean(con)
+
+
 @requires_mgmt
 def test_bad_requests_refused_nothing_half_created(system):
     con = system("mgmt")
