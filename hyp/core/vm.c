@@ -18,6 +18,8 @@
 #include <bulkhead/vm.h>
 
 #define FAULT_REPORTS_MAX 20
+#define RESET_WINDOW_S 10 /* a guest resetting in a loop: at most RESET_LINES_MAX lines ... */
+#define RESET_LINES_MAX 5 /* ... about its resets per window of this many seconds */
 
 struct vm vms[MAX_VMS];
 u32 nr_vms;
@@ -357,6 +359,32 @@ static void restart(struct vm *vm)
 	sched_poke(vm->vcpu[0].pcpu);
 }
 
+/* Says that the guest reset itself, unless it does so in a loop: then RESET_LINES_MAX lines a
+ * window, one saying further ones are not shown, and how many were not, when the next window
+ * starts (the console is shared: a crash-looping VM must not drown the others' lines). Only
+ * the resetting vCPU runs this (its VM is stopped), so the fields need no lock. */
+static void report_reset(struct vm *vm)
+{
+	u64 now = arch_counter(), window = RESET_WINDOW_S * arch_counter_hz();
+
+	if (!vm->reset_window || now - vm->reset_window >= window) {
+		if (vm->resets_hidden)
+			log_line("vm '%s': %u more resets (PSCI SYSTEM_RESET) were not shown", vm->name,
+				 vm->resets_hidden);
+		vm->reset_window = now ? now : 1;
+		vm->resets_in_window = vm->resets_hidden = 0;
+	}
+	if (++vm->resets_in_window <= RESET_LINES_MAX) {
+		log_line("vm '%s': reset (PSCI SYSTEM_RESET): rebooting from its image", vm->name);
+		if (vm->resets_in_window == RESET_LINES_MAX)
+			log_line("vm '%s': %u resets in %u s: further ones in this %u s are not shown",
+				 vm->name, RESET_LINES_MAX,
+				 (u32)((now - vm->reset_window) / arch_counter_hz()), RESET_WINDOW_S);
+		return;
+	}
+	vm->resets_hidden++;
+}
+
 void vm_reset(struct vcpu *caller)
 {
 	struct vm *vm = caller->vm;
@@ -364,7 +392,7 @@ void vm_reset(struct vcpu *caller)
 	sched_park_current();
 	if (!stop_vcpus(vm, VM_RESETTING))
 		return;
-	log_line("vm '%s': reset (PSCI SYSTEM_RESET): rebooting from its image", vm->name);
+	report_reset(vm);
 	restart(vm);
 }
 
@@ -455,6 +483,9 @@ int vm_destroy(struct vm *vm)
 		vm_free_pages(vm, vm->img.staging_pa, vm->img.staging_pages);
 		freed += vm->img.staging_pages * PAGE_SIZE;
 	}
+	if (vm->resets_hidden)
+		log_line("vm '%s': %u more resets (PSCI SYSTEM_RESET) were not shown", vm->name,
+			 vm->resets_hidden);
 	log_line("vm %u '%s': destroyed; %lu MiB scrubbed and returned to the %s", vm->id,
 		 vm->name, freed >> 20, vm->dynamic ? "VM pool" : "hypervisor");
 	slot_give_back(vm, true);

@@ -111,6 +111,10 @@ struct vm {
 	u32 nr_vcpus;
 	struct vcpu vcpu[CFG_MAX_VCPUS];
 	u32 fault_reports; /* console lines about guest faults so far (rate limit) */
+	/* the guest's own resets (PSCI SYSTEM_RESET), for the console's sake: a window of
+	 * RESET_WINDOW_S seconds from reset_window (counter), resets in it, and those not shown */
+	u64 reset_window;
+	u32 resets_in_window, resets_hidden;
 	u64 booted_at;     /* counter value at its last boot (uptime) */
 	u64 mmio_unowned;  /* accesses nothing owns (aborts injected) */
 	u64 ctl_refused;   /* control requests refused: it is not the management VM */
