@@ -351,7 +351,10 @@ static void restart(struct vm *vm)
 	arch_vm_reset(vm);
 	virtio_vm_reset(vm); /* disks keep their contents, as across a reboot */
 	vgpio_reset(&vm->gpio); /* a held power button is released */
-	vm->fault_reports = 0; /* a fresh boot gets fresh reports */
+	/* a fresh boot gets fresh fault reports, unless the guest resets itself in a loop (its
+	 * reset lines are held back, report_reset()): then they wait for the next window too */
+	if (vm->resets_in_window <= RESET_LINES_MAX)
+		vm->fault_reports = 0;
 	load_images(vm); /* the rest of RAM keeps its contents, as after a warm reset */
 	spin_lock(&vm->lock);
 	boot_vcpu0(vm);

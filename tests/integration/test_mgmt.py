@@ -393,6 +393,53 @@ def test_destroy_a_vm_that_resets_in_a_loop(system):
     assert_clean(con)
 
 
+# A guest that faults, then resets, for ever: VBAR_EL1 <- image + 0x800; a load from IPA 0 (no
+# RAM: the hypervisor reports it and injects an external abort); its vector (image + 0xA00,
+# current EL with SPx) asks for SYSTEM_RESET.
+#   adr x0, #0x800; msr vbar_el1, x0; isb; movz x2, #0; ldr x1, [x2]; b .
+FAULT_HEAD = (r"\000\100\000\020\000\300\030\325\337\077\003\325\002\000\200\322\101\000\100\371"
+              r"\000\000\000\024")
+
+
+@requires_mgmt
+def test_faulting_reset_loop_keeps_the_console_usable(system):
+    """Each boot of this guest costs the hypervisor a fault report and a reset line, thousands
+    of times a second. The console still gets a bounded number of lines: per 10 s window 5
+    reset lines, the loop line, at most 25 fault reports (a fresh budget of 20 only with a
+    shown reset) and one 'suppressed' line; a ticker next to it keeps ticking."""
+    con = system("mgmt")
+    sh = MgmtShell(con, "mgmt")
+    sh.wait_ready()
+    sh.setup()
+    sh.run(f"printf '{FAULT_HEAD}' > /tmp/fl.bin; dd if=/dev/zero bs=1 count={0xA00 - 24} "
+           f"2>/dev/null >> /tmp/fl.bin; printf '{RESET_BIN}' >> /tmp/fl.bin; "
+           f"echo '{RESET_LOOP}' | sed 's/rl {{/fl {{/; s/rl.bin/fl.bin/; "
+           "s/initrd = [^;]*;//' > /tmp/fl.dts")
+    assert sh.run("od -An -tx4 -N 24 /tmp/fl.bin; od -An -tx4 -j 2560 /tmp/fl.bin") == [
+        " 10004000 d518c000 d5033fdf d2800002", " f9400041 14000000",
+        " d2b08000 f2800120 d4000002 14000000"]
+    sh.bhctl("create /guests/ticker.dts")
+    sh.bhctl("create /tmp/fl.dts")
+    hidden = re.compile(r"vm 'fl': (\d+) more resets \(PSCI SYSTEM_RESET\) were not shown")
+    con.wait_until(lambda: any(hidden.fullmatch(t) for t in con.lines("hyp")),
+                   "a window's count of resets not shown", 60)
+    n = last_tick(con, "ticker")
+    wait_tick(con, "ticker", n + 3)
+    sh.bhctl("destroy fl")
+    hyp = [t for t in con.lines("hyp") if t.startswith("vm 'fl'")]
+    resets = [int(m[1]) for t in hyp if (m := hidden.fullmatch(t))]
+    faults = [t for t in hyp if t.startswith("vm 'fl' vcpu 0: data abort at IPA 0x0 (read")]
+    windows = len(resets)  # one count per window ended (the last by the destroy)
+    assert windows >= 2 and resets[0] > 100, resets
+    assert len([t for t in hyp if "reset (PSCI SYSTEM_RESET)" in t]) <= 5 * windows
+    # a fresh budget of 20 at each of the 5 shown resets of a window (one fault a boot)
+    assert 20 <= len(faults) <= 25 * windows, len(faults)
+    assert hyp.count("vm 'fl': further fault reports suppressed") <= windows
+    assert len(hyp) < 40 * windows, len(hyp)  # against tens of thousands without the limits
+    assert_consecutive(ticks(con, "ticker"), "ticker")
+    assert_clean(con)
+
+
 @requires_mgmt
 def test_bad_requests_refused_nothing_half_created(system):
     con = system("mgmt")
