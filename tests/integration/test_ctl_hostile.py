@@ -19,11 +19,12 @@ REF = struct.Struct("<II")
 LOAD_REC = struct.Struct("<IIQ")
 CREATE_REC = struct.Struct("<64sII3Q8Q")
 HELLO, LIST, STATS, CREATE, LOAD, START, STOP, REBOOT, PAUSE, UNPAUSE, DESTROY = range(1, 12)
-CONSOLE_ATTACH, CONSOLE_INPUT, CONSOLE_DETACH, NET_STATS = 12, 13, 14, 15
+CONSOLE_ATTACH, CONSOLE_INPUT, CONSOLE_DETACH, NET_STATS, BLK_STATS = 12, 13, 14, 15, 16
 OK, EPROTO, ETYPE, EPERM, ENOENT, ESTATE, ENOMEM, EFULL, ECONFIG, ERANGE, EBUSY = \
     0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10
 # the operations whose payload is exactly a bhc_vm_ref
-REF_OPS = [STATS, START, STOP, REBOOT, PAUSE, UNPAUSE, DESTROY, CONSOLE_ATTACH, NET_STATS]
+REF_OPS = [STATS, START, STOP, REBOOT, PAUSE, UNPAUSE, DESTROY, CONSOLE_ATTACH, NET_STATS,
+           BLK_STATS]
 
 # PSCI SYSTEM_OFF by HVC: movz x0, #0x8400, lsl #16; movk x0, #8; hvc #0; b .
 OFF_LINE = "vm 'poff': powered off (PSCI SYSTEM_OFF)"
@@ -137,7 +138,7 @@ def test_hostile_control_requests(system):
     # --- one write, many requests: unknown types (ETYPE), payloads shorter or longer than
     # the record of each fixed-size operation (EPROTO); all answered, in order.
     batch, want = b"", []
-    for t in [0, 16, 99, 0x4001, 0x4010, 0x8001, 0xFFFF]:
+    for t in [0, 17, 99, 0x4001, 0x4010, 0x8001, 0xFFFF]:
         seq = 200 + len(want)
         batch += msg(t, seq, ref(1))
         want.append((seq, t, ETYPE))

@@ -103,6 +103,14 @@ def test_mediated_disk_lives_in_the_management_vm(system):
     # -- back in the management VM: the guest is off, its data is in the backing file
     switch_to(con, "mgmt")
     assert sh.vms()["store"]["state"] == "off"
+    # its disk's counters: what mke2fs, the files and the syncs did, all through the daemon
+    stats = sh.bhctl("stats store")
+    i = stats.index("disks")
+    assert stats[i + 1].split() == ["virtio-blk@1", "64M,", "mediated", "(bhctl", "blkd)"]
+    disk = {k: int(v) for k, v in re.findall(r"([a-z]+) (\d+)", stats[i + 2])}
+    assert disk["writes"] > 0 and disk["reads"] > 0 and disk["errors"] == 0, stats[i:]
+    bytes_written = int(re.search(r"writes \d+ \((\d+) bytes\)", stats[i + 2])[1])
+    assert bytes_written >= 1 << 20, stats[i:]  # the 1 MiB file at least
     assert sh.run(f"ls -ln {BACKING} | tr -s ' ' | cut -d' ' -f5") == [str(DISK_BYTES)]
     out = sh.run(f"echo matches=$(grep -c {marker} {BACKING})", timeout=IO_TIMEOUT)
     count = [int(t[8:]) for t in out if re.fullmatch(r"matches=\d+", t)]  # kernel lines too

@@ -15,7 +15,7 @@ REPLY = 0x8000
 EVENT = 0x4000
 
 HELLO, LIST, STATS, CREATE, LOAD, START, STOP, REBOOT, PAUSE, UNPAUSE, DESTROY = range(1, 12)
-CONSOLE_ATTACH, CONSOLE_INPUT, CONSOLE_DETACH, NET_STATS = 12, 13, 14, 15
+CONSOLE_ATTACH, CONSOLE_INPUT, CONSOLE_DETACH, NET_STATS, BLK_STATS = 12, 13, 14, 15, 16
 EV_CONSOLE = EVENT | 1
 
 OK, EPROTO, ETYPE, EPERM, ENOENT, ESTATE, ENOMEM, EFULL, ECONFIG, ERANGE, EBUSY = \
@@ -30,10 +30,11 @@ HELLO_REC = struct.Struct("<IIIIQQ16sQ")
 STATS_HEAD = struct.Struct("<QQQII")
 DEV = struct.Struct("<16sQ")
 NIC = struct.Struct("<16s32s6s2x5Q")
+DISK = struct.Struct("<16sQII6Q")
 CREATE_REC = struct.Struct("<64sII3Q8Q")
 LOAD_REC = struct.Struct("<IIQ")
 assert INFO.size == 176 and HELLO_REC.size == 56 and CREATE_REC.size == 160
-assert NIC.size == 96
+assert NIC.size == 96 and DISK.size == 80
 
 BLOB_IMAGE, BLOB_INITRD, BLOB_DTB, BLOB_DISK0 = 0, 1, 2, 16
 
@@ -49,6 +50,7 @@ class VM:
         self.irqs, self.refused, self.unowned = 0, 0, 0
         self.devs = []          # (name, count)
         self.nics = []          # (dev, switch, mac bytes, tx, rx, tx_bad, tx_limited, rx_dropped)
+        self.disks = []         # (dev, size, mediated, reads, writes, flushes, rbytes, wbytes, err)
         self.sizes = {}         # blob -> declared size (created VMs)
         self.loaded = {}        # blob -> bytes received
         self.config = b""
@@ -69,6 +71,11 @@ class VM:
         nics = [NIC.pack(d.encode(), s.encode(), m, *c) for d, s, m, *c in self.nics]
         return (struct.pack("<II", len(self.nics), 0) + b"".join(nics) +
                 bytes(NIC.size * (8 - len(self.nics))))
+
+    def blk_stats(self):
+        disks = [DISK.pack(d.encode(), size, med, 0, *c) for d, size, med, *c in self.disks]
+        return (struct.pack("<II", len(self.disks), 0) + b"".join(disks) +
+                bytes(DISK.size * (8 - len(self.disks))))
 
 
 class FakeHyp:
@@ -317,3 +324,9 @@ class FakeHyp:
         if vid not in self.vms:
             return self.refuse(NET_STATS, seq, ENOENT, f"no VM {vid}")
         self.reply(NET_STATS, seq, OK, self.vms[vid].net_stats())
+
+    def op_16(self, seq, p):  # BLK_STATS
+        vid = self.vm_ref(p)
+        if vid not in self.vms:
+            return self.refuse(BLK_STATS, seq, ENOENT, f"no VM {vid}")
+        self.reply(BLK_STATS, seq, OK, self.vms[vid].blk_stats())

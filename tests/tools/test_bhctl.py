@@ -139,9 +139,22 @@ def test_stats_format(hyp):
         "    tx 10 rx 20 tx-bad 3 tx-limited 4 rx-dropped 5",
         "  virtio-net@7     switch 'storage', 02:00:00:00:00:ff",
         "    tx 0 rx 1 tx-bad 0 tx-limited 0 rx-dropped 0"], out
-    assert hyp.types() == [fh.LIST, fh.STATS, fh.NET_STATS]
-    assert fh.REF.unpack(hyp.requests[1][2]) == (3, 0)
-    assert fh.REF.unpack(hyp.requests[2][2]) == (3, 0)
+    assert hyp.types() == [fh.LIST, fh.STATS, fh.NET_STATS, fh.BLK_STATS]
+    assert all(fh.REF.unpack(hyp.requests[i][2]) == (3, 0) for i in (1, 2, 3))
+
+
+def test_stats_disks(hyp):
+    two_vms(hyp)
+    hyp.vms[3].disks = [("virtio-blk@1", 64 << 20, 0, 10, 20, 3, 40960, 81920, 2),
+                        ("virtio-blk@5", 1 << 30, 1, 1, 0, 0, 512, 0, 0)]
+    rc, out, err = run("stats", "linux", hyp=hyp)
+    assert rc == 0, err
+    assert out.splitlines()[-5:] == [
+        "disks",
+        "  virtio-blk@1     64M, RAM disk",
+        "    reads 10 (40960 bytes) writes 20 (81920 bytes) flushes 3 errors 2",
+        "  virtio-blk@5     1G, mediated (bhctl blkd)",
+        "    reads 1 (512 bytes) writes 0 (0 bytes) flushes 0 errors 0"], out
 
 
 def test_stats_without_nics_or_net_stats(hyp):
@@ -151,8 +164,10 @@ def test_stats_without_nics_or_net_stats(hyp):
     rc, out, err = run("stats", "mgmt", hyp=hyp)
     assert rc == 0 and "network" not in out and out.splitlines()[-1].startswith("control"), err
     hyp.fail[fh.NET_STATS] = (fh.ETYPE, "unknown message type 15")
+    hyp.fail[fh.BLK_STATS] = (fh.ETYPE, "unknown message type 16")
     rc, out, err = run("stats", "linux", hyp=hyp)
-    assert rc == 0 and "network" not in out and err == "", (out, err)
+    assert rc == 0 and "network" not in out and "disks" not in out and err == "", (out, err)
+    del hyp.fail[fh.BLK_STATS]
     hyp.fail[fh.NET_STATS] = (fh.ENOENT, "no VM with id 3")
     rc, out, err = run("stats", "linux", hyp=hyp)
     assert rc == 1 and "no VM with id 3" in err, (out, err)
@@ -163,7 +178,7 @@ def test_net_stats_count_checked(hyp):
     hyp.op_15 = lambda seq, p: hyp.reply(fh.NET_STATS, seq, fh.OK,
                                          b"\x09\0\0\0" + bytes(4 + 96 * 8))
     rc, _, err = run("stats", "linux", hyp=hyp)
-    assert rc == 3 and "NET_STATS claims 9 ports" in err, err
+    assert rc == 3 and "NET_STATS claims 9 devices" in err, err
     hyp.op_15 = lambda seq, p: hyp.reply(fh.NET_STATS, seq, fh.OK, bytes(8))
     rc, _, err = run("stats", "linux", hyp=hyp)
     assert rc == 3 and "NET_STATS reply holds 8 bytes, expected 776" in err, err

@@ -265,6 +265,12 @@ TEST(blk_mediated_write_then_read)
 	mport_ops->rx(NULL, ans, len);
 	CHECK_EQ(fake_used_idx(&r.f), 2);
 	CHECK_EQ(r.b->med->stale, 1);
+	/* counted once each, when the daemon answered */
+	CHECK_EQ(r.b->writes, 1);
+	CHECK_EQ(r.b->written_bytes, 1024);
+	CHECK_EQ(r.b->reads, 1);
+	CHECK_EQ(r.b->read_bytes, 1024);
+	CHECK_EQ(r.b->errors, 0);
 	rig_free(&r);
 }
 

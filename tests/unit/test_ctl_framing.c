@@ -143,6 +143,7 @@ int ctl_hello(struct ctl_req *r) { return fake_op(r); }
 int ctl_list(struct ctl_req *r) { return fake_op(r); }
 int ctl_stats(struct ctl_req *r) { return fake_op(r); }
 int ctl_net_stats(struct ctl_req *r) { return fake_op(r); }
+int ctl_blk_stats(struct ctl_req *r) { return fake_op(r); }
 int ctl_start(struct ctl_req *r) { return fake_op(r); }
 int ctl_stop(struct ctl_req *r) { return fake_op(r); }
 int ctl_reboot(struct ctl_req *r) { return fake_op(r); }
@@ -198,7 +199,8 @@ static void add_request(u32 *at, u32 *nw, u32 seq)
 {
 	static const u16 types[] = { BHC_HELLO, BHC_LIST, BHC_STATS, BHC_CREATE, BHC_LOAD,
 				     BHC_START, BHC_DESTROY, BHC_CONSOLE_ATTACH, BHC_CONSOLE_INPUT,
-				     BHC_CONSOLE_DETACH, BHC_NET_STATS, 0, 16, 99, 0x4001, 0x8003 };
+				     BHC_CONSOLE_DETACH, BHC_NET_STATS, BHC_BLK_STATS, 0, 17, 99,
+				     0x4001, 0x8003 };
 	u16 type = types[rnd(ARRAY_SIZE(types))];
 	u32 len;
 	bool faked;

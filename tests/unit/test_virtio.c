@@ -257,6 +257,13 @@ TEST(virtio_blk_read_write_flush_id)
 	CHECK_EQ(request(&r, 0, 127, 512, true, NULL), 0); /* the last sector */
 	CHECK_EQ(reports, 0);
 	CHECK_EQ(rd(&r, 0x070), 0x0f);
+	/* what `bhctl stats` shows: GET_ID is neither a read nor a write */
+	CHECK_EQ(r.b->writes, 1);
+	CHECK_EQ(r.b->written_bytes, 1024);
+	CHECK_EQ(r.b->reads, 2);
+	CHECK_EQ(r.b->read_bytes, 1024);
+	CHECK_EQ(r.b->flushes, 1);
+	CHECK_EQ(r.b->errors, 0);
 	rig_free(&r);
 }
 
@@ -285,7 +292,10 @@ TEST(virtio_blk_bad_requests_get_errors)
 	/* none of these is the ring's fault: the device carries on */
 	CHECK_EQ(rd(&r, 0x070), 0x0f);
 	CHECK_EQ(reports, 0);
+	CHECK_EQ(r.b->errors, 9); /* 6 IOERR, 2 UNSUPP, the short header */
+	CHECK_EQ(r.b->reads + r.b->writes + r.b->read_bytes + r.b->written_bytes, 0);
 	CHECK_EQ(request(&r, 0, 0, 512, true, NULL), 0);
+	CHECK_EQ(r.b->reads, 1);
 	rig_free(&r);
 }
 

@@ -81,6 +81,8 @@ int op_list(struct ctx *c, struct bhc_vm_info **vms, uint32_t *n);
 int op_stats(struct ctx *c, uint32_t id, struct bhc_vm_stats *st);
 /* Its switch ports' counters; none (nr_nics 0) from a hypervisor without NET_STATS. */
 int op_net_stats(struct ctx *c, uint32_t id, struct bhc_net_stats *ns);
+/* Its disks' counters; none (nr_disks 0) from a hypervisor without BLK_STATS. */
+int op_blk_stats(struct ctx *c, uint32_t id, struct bhc_blk_stats *bs);
 int resolve_vm(struct ctx *c, const char *arg, struct bhc_vm_info *out);
 void report_refusal(const char *what, const struct reply *r);
 
@@ -95,6 +97,7 @@ uint64_t total_exits(const struct bhc_vm_info *vm);
 void print_list(FILE *f, const struct bhc_vm_info *vms, uint32_t n);
 void print_stats(FILE *f, const struct bhc_vm_stats *st);
 void print_net_stats(FILE *f, const struct bhc_net_stats *ns);
+void print_blk_stats(FILE *f, const struct bhc_blk_stats *bs);
 void print_hello(FILE *f, const struct bhc_hello *h);
 
 /* Commands: each gets argv after the command's name (argv[0] is the command). */

@@ -36,6 +36,7 @@ const char *bhc_err_name(int32_t status)
 static const char *const type_names[] = {
 	"?", "HELLO", "LIST", "STATS", "CREATE", "LOAD", "START", "STOP", "REBOOT", "PAUSE",
 	"UNPAUSE", "DESTROY", "CONSOLE_ATTACH", "CONSOLE_INPUT", "CONSOLE_DETACH", "NET_STATS",
+	"BLK_STATS",
 };
 
 const char *bhc_type_name(uint16_t type)

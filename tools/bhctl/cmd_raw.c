@@ -306,7 +306,7 @@ static bool parse_type(const char *s, uint16_t *type)
 	char *end;
 	unsigned long v;
 
-	for (unsigned t = 1; t <= BHC_NET_STATS; t++)
+	for (unsigned t = 1; t <= BHC_BLK_STATS; t++)
 		if (!strcasecmp(s, bhc_type_name((uint16_t)t))) {
 			*type = (uint16_t)t;
 			return true;

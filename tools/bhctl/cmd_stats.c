@@ -15,16 +15,18 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 	const char *arg = one_vm(find_command("stats"), argc, argv, 1);
 	struct bhc_vm_stats st;
 	struct bhc_net_stats ns;
+	struct bhc_blk_stats bs;
 	struct bhc_vm_info vm;
 	int rc;
 
 	if (!arg)
 		return EXIT_USAGE;
 	if ((rc = resolve_vm(c, arg, &vm)) || (rc = op_stats(c, vm.id, &st)) ||
-	    (rc = op_net_stats(c, vm.id, &ns)))
+	    (rc = op_net_stats(c, vm.id, &ns)) || (rc = op_blk_stats(c, vm.id, &bs)))
 		return rc;
 	print_stats(stdout, &st);
 	print_net_stats(stdout, &ns);
+	print_blk_stats(stdout, &bs);
 	return EXIT_OK;
 }
 

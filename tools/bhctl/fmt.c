@@ -153,6 +153,25 @@ void print_net_stats(FILE *f, const struct bhc_net_stats *ns)
 	}
 }
 
+void print_blk_stats(FILE *f, const struct bhc_blk_stats *bs)
+{
+	if (bs->nr_disks)
+		fprintf(f, "disks\n");
+	for (uint32_t i = 0; i < bs->nr_disks; i++) {
+		const struct bhc_disk_stats *d = &bs->disk[i];
+		char size[24];
+
+		fmt_size(size, sizeof(size), d->size);
+		fprintf(f, "  %-16s %s%s\n", d->dev, size,
+			d->mediated ? ", mediated (bhctl blkd)" : ", RAM disk");
+		fprintf(f, "    reads %llu (%llu bytes) writes %llu (%llu bytes) flushes %llu "
+			"errors %llu\n", (unsigned long long)d->reads,
+			(unsigned long long)d->read_bytes, (unsigned long long)d->writes,
+			(unsigned long long)d->written_bytes, (unsigned long long)d->flushes,
+			(unsigned long long)d->errors);
+	}
+}
+
 void print_hello(FILE *f, const struct bhc_hello *h)
 {
 	char tot[24], fr[24];

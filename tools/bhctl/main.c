@@ -53,7 +53,9 @@ static const struct command commands[] = {
 	  "refused because they did not come from the management VM, and for each\n"
 	  "virtio-net port its switch, address and frame counters: tx, rx, tx-bad\n"
 	  "(refused: too short or long, or another source address), tx-limited\n"
-	  "(floods held back by storm control), rx-dropped (no receive buffer).\n" },
+	  "(floods held back by storm control), rx-dropped (no receive buffer); and for\n"
+	  "each virtio-blk disk its size, kind, and reads, writes (requests and bytes),\n"
+	  "flushes and failed requests.\n" },
 	{ "top", cmd_top, "[-d SECONDS] [-n COUNT]", "every VM's rates, refreshed (like xentop)",
 	  "Shows every VM's CPU use (its vCPUs' run time per second of wall time, 100% per\n"
 	  "busy vCPU), exits per second by reason and interrupts injected per second,\n"

@@ -161,7 +161,9 @@ int op_stats(struct ctx *c, uint32_t id, struct bhc_vm_stats *st)
 	return 0;
 }
 
-int op_net_stats(struct ctx *c, uint32_t id, struct bhc_net_stats *ns)
+/* A per-device counters record (NET_STATS, BLK_STATS) of size bytes into out; all zero (no
+ * devices) from a hypervisor older than the operation (it answers BHC_ETYPE). */
+static int op_dev_stats(struct ctx *c, uint16_t type, uint32_t id, void *out, size_t size)
 {
 	struct bhc_vm_ref ref = { .id = id };
 	struct reply r;
@@ -169,11 +171,11 @@ int op_net_stats(struct ctx *c, uint32_t id, struct bhc_net_stats *ns)
 
 	if (rc)
 		return rc;
-	if ((rc = chan_call(&c->ch, BHC_NET_STATS, &ref, sizeof(ref), NULL, 0, &r)))
+	if ((rc = chan_call(&c->ch, type, &ref, sizeof(ref), NULL, 0, &r)))
 		return rc;
-	if (r.status == BHC_ETYPE) { /* a hypervisor from before NET_STATS: nothing to show */
+	memset(out, 0, size);
+	if (r.status == BHC_ETYPE) {
 		reply_free(&r);
-		memset(ns, 0, sizeof(*ns));
 		return 0;
 	}
 	if (r.status != BHC_OK) {
@@ -181,21 +183,48 @@ int op_net_stats(struct ctx *c, uint32_t id, struct bhc_net_stats *ns)
 		reply_free(&r);
 		return EXIT_FAIL;
 	}
-	if (r.len != sizeof(*ns)) {
+	if (r.len != size) {
 		reply_free(&r);
-		return bad_size("NET_STATS", r.len, sizeof(*ns));
+		return bad_size(bhc_type_name(type), r.len, size);
 	}
-	memcpy(ns, r.data, sizeof(*ns));
+	memcpy(out, r.data, size);
 	reply_free(&r);
-	if (ns->nr_nics > BHC_MAX_NICS) {
-		fprintf(stderr, "bhctl: protocol error: NET_STATS claims %u ports (at most %d)\n",
-			ns->nr_nics, BHC_MAX_NICS);
-		return EXIT_CHAN;
-	}
+	return 0;
+}
+
+/* A record claiming more devices than it has room for. */
+static int too_many(uint16_t type, uint32_t n, int max)
+{
+	fprintf(stderr, "bhctl: protocol error: %s claims %u devices (at most %d)\n",
+		bhc_type_name(type), n, max);
+	return EXIT_CHAN;
+}
+
+int op_net_stats(struct ctx *c, uint32_t id, struct bhc_net_stats *ns)
+{
+	int rc = op_dev_stats(c, BHC_NET_STATS, id, ns, sizeof(*ns));
+
+	if (rc)
+		return rc;
+	if (ns->nr_nics > BHC_MAX_NICS)
+		return too_many(BHC_NET_STATS, ns->nr_nics, BHC_MAX_NICS);
 	for (uint32_t i = 0; i < ns->nr_nics; i++) {
 		copy_name(ns->nic[i].dev, ns->nic[i].dev, sizeof(ns->nic[i].dev));
 		copy_name(ns->nic[i].sw, ns->nic[i].sw, sizeof(ns->nic[i].sw));
 	}
+	return 0;
+}
+
+int op_blk_stats(struct ctx *c, uint32_t id, struct bhc_blk_stats *bs)
+{
+	int rc = op_dev_stats(c, BHC_BLK_STATS, id, bs, sizeof(*bs));
+
+	if (rc)
+		return rc;
+	if (bs->nr_disks > BHC_MAX_DISKS)
+		return too_many(BHC_BLK_STATS, bs->nr_disks, BHC_MAX_DISKS);
+	for (uint32_t i = 0; i < bs->nr_disks; i++)
+		copy_name(bs->disk[i].dev, bs->disk[i].dev, sizeof(bs->disk[i].dev));
 	return 0;
 }
 

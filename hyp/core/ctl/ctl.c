@@ -120,6 +120,7 @@ static const struct {
 				ctl_console_input },
 	[BHC_CONSOLE_DETACH] = { 0, 0, ctl_console_detach },
 	[BHC_NET_STATS] = { sizeof(struct bhc_vm_ref), sizeof(struct bhc_vm_ref), ctl_net_stats },
+	[BHC_BLK_STATS] = { sizeof(struct bhc_vm_ref), sizeof(struct bhc_vm_ref), ctl_blk_stats },
 };
 
 /* Serves one complete message (control lock held). */

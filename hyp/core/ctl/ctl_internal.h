@@ -39,6 +39,7 @@ int ctl_hello(struct ctl_req *r);
 int ctl_list(struct ctl_req *r);
 int ctl_stats(struct ctl_req *r);
 int ctl_net_stats(struct ctl_req *r);
+int ctl_blk_stats(struct ctl_req *r);
 int ctl_start(struct ctl_req *r);
 int ctl_stop(struct ctl_req *r);
 int ctl_reboot(struct ctl_req *r);

@@ -169,6 +169,37 @@ int ctl_net_stats(struct ctl_req *r)
 	return BHC_OK;
 }
 
+int ctl_blk_stats(struct ctl_req *r)
+{
+	struct vm *vm = ctl_ref_vm(r);
+	static struct bhc_blk_stats s;
+
+	if (!vm)
+		return r->ref_status;
+	memset(&s, 0, sizeof(s));
+	for (u32 i = 0; i < vm->cfg.nr_disks && s.nr_disks < BHC_MAX_DISKS; i++) {
+		struct virtio_blk *b = vm->blk[i];
+		struct bhc_disk_stats *d = &s.disk[s.nr_disks++];
+
+		snprintf(d->dev, sizeof(d->dev), "virtio-blk@%u", vm->cfg.disk[i].slot);
+		d->mediated = vm->cfg.disk[i].mediated != NULL;
+		if (!b)
+			continue;
+		spin_lock(&b->dev.lock); /* the counters move together */
+		d->size = b->size;
+		d->reads = b->reads;
+		d->writes = b->writes;
+		d->flushes = b->flushes;
+		d->read_bytes = b->read_bytes;
+		d->written_bytes = b->written_bytes;
+		d->errors = b->errors;
+		spin_unlock(&b->dev.lock);
+	}
+	memcpy(r->out, &s, sizeof(s));
+	r->out_len = sizeof(s);
+	return BHC_OK;
+}
+
 static const char *state_name(const struct vm *vm)
 {
 	static const char *const names[] = { "loading", "running", "paused", "off", "crashed" };

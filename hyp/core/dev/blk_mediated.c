@@ -22,6 +22,7 @@
 #define MSG_MAX (HDR + (u32)sizeof(struct bhc_blk_req) + BHC_BLK_MAX_DATA)
 #define T_IN 0
 #define T_OUT 1
+#define T_FLUSH 4
 #define S_OK 0
 #define S_IOERR 1
 
@@ -209,6 +210,9 @@ static void complete(const struct bhc_blk_done *d, const u8 *data, u32 len)
 			status = S_IOERR;
 	}
 	vq_segs_copy(r->seg, r->nr_segs, true, r->wr_len - 1, &status, 1);
+	virtio_blk_count(b, r->op == BHC_BLK_READ ? T_IN : r->op == BHC_BLK_WRITE ? T_OUT : T_FLUSH,
+			 status == S_OK, r->op == BHC_BLK_READ ? written : r->op == BHC_BLK_WRITE ?
+			 r->len : 0);
 	r->tag = 0;
 	b->med->busy--;
 	b->med->answered++;

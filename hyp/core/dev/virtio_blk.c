@@ -37,6 +37,21 @@ struct req_hdr {
 	u64 sector;
 };
 
+void virtio_blk_count(struct virtio_blk *b, u32 type, bool ok, u64 bytes)
+{
+	if (!ok) {
+		b->errors++;
+	} else if (type == T_IN) {
+		b->reads++;
+		b->read_bytes += bytes;
+	} else if (type == T_OUT) {
+		b->writes++;
+		b->written_bytes += bytes;
+	} else if (type == T_FLUSH) {
+		b->flushes++;
+	}
+}
+
 /* True if [sector, sector + bytes / SECTOR) lies on the disk; bytes a multiple of SECTOR. */
 static bool in_disk(const struct virtio_blk *b, u64 sector, u64 bytes)
 {
@@ -82,7 +97,7 @@ static u8 do_get_id(struct virtio_blk *b, const struct vq_chain *c, u32 *written
  * has at least one writable byte: the status, its last. */
 static u32 serve(struct virtio_blk *b, const struct vq_chain *c)
 {
-	struct req_hdr h;
+	struct req_hdr h = { 0 };
 	u32 written = 0;
 	u8 status;
 
@@ -99,6 +114,8 @@ static u32 serve(struct virtio_blk *b, const struct vq_chain *c)
 	else
 		status = S_UNSUPP;
 	vq_write(c, c->wr_len - 1, &status, 1);
+	virtio_blk_count(b, h.type, status == S_OK, h.type == T_IN ? written :
+			 h.type == T_OUT ? c->rd_len - HDR_LEN : 0);
 	return written + 1;
 }
 
@@ -119,7 +136,7 @@ static bool mediate(struct virtio_blk *b, const struct vq_chain *c)
  * limits it offered) fails, anything else is unsupported. */
 static u32 med_local(struct virtio_blk *b, const struct vq_chain *c)
 {
-	struct req_hdr h;
+	struct req_hdr h = { 0 };
 	u32 written = 0;
 	u8 status = S_IOERR;
 
@@ -129,6 +146,7 @@ static u32 med_local(struct virtio_blk *b, const struct vq_chain *c)
 		 h.type != T_FLUSH)
 		status = S_UNSUPP;
 	vq_write(c, c->wr_len - 1, &status, 1);
+	virtio_blk_count(b, h.type, status == S_OK, 0);
 	return written + 1;
 }
 

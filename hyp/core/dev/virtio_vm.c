@@ -12,8 +12,8 @@
 #include <bulkhead/vm.h>
 
 #define DEV_PAGES (ALIGN_UP(sizeof(struct virtio_blk), PAGE_SIZE) / PAGE_SIZE)
-_Static_assert(sizeof(struct virtio_blk) <= PAGE_SIZE && sizeof(struct virtio_net) <= PAGE_SIZE,
-	       "a disk's or port's device state takes one page (10 queues included)");
+_Static_assert(sizeof(struct virtio_blk) <= 2 * PAGE_SIZE && sizeof(struct virtio_net) <= PAGE_SIZE,
+	       "a disk's device state takes two pages, a port's one (queues included)");
 
 static u64 disk_pages(const struct virtio_blk *b)
 {

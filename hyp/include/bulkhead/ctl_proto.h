@@ -50,6 +50,7 @@ enum bhc_type {
 	BHC_CONSOLE_INPUT = 13,  /* -> bhc_vm_ref + bytes  <- {}: keyboard input for the VM */
 	BHC_CONSOLE_DETACH = 14, /* -> {}          <- {} (closing the port detaches too) */
 	BHC_NET_STATS = 15,      /* -> bhc_vm_ref  <- bhc_net_stats: its switch ports' counters */
+	BHC_BLK_STATS = 16,      /* -> bhc_vm_ref  <- bhc_blk_stats: its disks' counters */
 	BHC_EV_CONSOLE = BHC_EVENT | 1, /* <- bhc_vm_ref + bytes (no reply) */
 };
 
@@ -167,6 +168,23 @@ struct bhc_net_stats {
 	struct bhc_nic_stats nic[BHC_MAX_NICS]; /* nr_nics used, in slot order */
 };
 
+/* One virtio-blk disk of a VM. */
+struct bhc_disk_stats {
+	char dev[16];      /* "virtio-blk@1" */
+	uint64_t size;     /* bytes */
+	uint32_t mediated; /* 1: served by the management VM's daemon (bhctl blkd) */
+	uint32_t reserved;
+	uint64_t reads, writes, flushes;    /* requests that succeeded */
+	uint64_t read_bytes, written_bytes; /* ... and their data */
+	uint64_t errors;   /* requests that failed (I/O error or unsupported) */
+};
+
+struct bhc_blk_stats {
+	uint32_t nr_disks;
+	uint32_t reserved;
+	struct bhc_disk_stats disk[BHC_MAX_DISKS]; /* nr_disks used, in file order */
+};
+
 #define BHC_CREATE_F_PAUSED 0x1 /* start paused (bhctl create -p) */
 
 /* BHC_CREATE: sizes of the files bhctl will LOAD, then the configuration: a compiled system
@@ -205,6 +223,8 @@ _Static_assert(sizeof(struct bhc_dev_count) == 24, "bhc_dev_count is 24 bytes on
 _Static_assert(sizeof(struct bhc_vm_stats) == 592, "bhc_vm_stats is 592 bytes on the wire");
 _Static_assert(sizeof(struct bhc_nic_stats) == 96, "bhc_nic_stats is 96 bytes on the wire");
 _Static_assert(sizeof(struct bhc_net_stats) == 776, "bhc_net_stats is 776 bytes on the wire");
+_Static_assert(sizeof(struct bhc_disk_stats) == 80, "bhc_disk_stats is 80 bytes on the wire");
+_Static_assert(sizeof(struct bhc_blk_stats) == 648, "bhc_blk_stats is 648 bytes on the wire");
 _Static_assert(sizeof(struct bhc_create) == 160, "bhc_create is 160 bytes on the wire");
 _Static_assert(sizeof(struct bhc_load) == 16, "bhc_load is 16 bytes on the wire");
 

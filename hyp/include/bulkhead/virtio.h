@@ -100,8 +100,14 @@ struct virtio_blk {
 	paddr_t pa, disk_pa; /* where this structure and the disk were allocated */
 	char serial[VIRTIO_BLK_SERIAL_LEN + 1]; /* GET_ID: "bulkhead-<vm>-<slot>", cut at 20 */
 	struct blk_med *med; /* mediated by the management VM (blk_mediated.c), NULL: RAM disk */
+	/* requests completed (device lock held), for `bhctl stats`: reads, writes and flushes
+	 * that succeeded and their bytes, and requests that failed (S_IOERR) */
+	u64 reads, writes, flushes, read_bytes, written_bytes, errors;
 };
 
+/* Counts one completed request of type (VIRTIO_BLK_T_IN 0, OUT 1, FLUSH 4; others: only a
+ * failure is counted) that did or did not succeed, moving bytes (device lock held). */
+void virtio_blk_count(struct virtio_blk *b, u32 type, bool ok, u64 bytes);
 /* Takes more requests off b's queue after a mediated request completed (device lock held). */
 void virtio_blk_resume(struct virtio_blk *b);
 /* Sets up a zeroed b: disk of size bytes for VM vm (named name) in slot; disk NULL for a

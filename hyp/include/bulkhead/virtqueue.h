@@ -47,7 +47,7 @@ struct vq_chain {
 };
 
 /* (Ordered to leave no padding: a device has up to VIRTIO_MAX_QUEUES of these, and
- * virtio-blk's and virtio-net's structures fit one page.) */
+ * virtio-net's structure fits one page, virtio-blk's two.) */
 struct virtq {
 	/* written by the driver through the transport while the queue is not ready */
 	u32 num;
