@@ -20,6 +20,7 @@ import re
 from helpers import assert_clean, started_pcpus
 from test_linux_qemu import LinuxShell, requires_linux
 from test_virtio_net import IP, LISTEN, VMS, bring_up, check_kernel_log
+from test_virtio_net import switch_to as net_switch_to
 
 pytestmark = requires_linux
 
@@ -55,18 +56,7 @@ ALL_VMS = VMS + (HOSTILE,)  # file order: the console focus cycles this way
 
 
 def switch_to(con, name, focus):
-    """Presses Ctrl-A three times until the input focus is on `name`; returns it."""
-    while focus != name:
-        seen = len([t for t in con.lines("hyp") if t.startswith("console input -> ")])
-        con.send(b"\x01\x01\x01")
-        nxt = ALL_VMS[(ALL_VMS.index(focus) + 1) % len(ALL_VMS)]
-        con.wait_until(
-            lambda: len([t for t in con.lines("hyp") if t.startswith("console input -> ")])
-            > seen,
-            f"[hyp] console input -> '{nxt}'",
-        )
-        focus = nxt
-    return focus
+    return net_switch_to(con, name, focus, ALL_VMS)
 
 
 def rounds(con):

@@ -22,14 +22,13 @@ import hashlib
 import os
 import re
 import secrets
-import socket
 import sys
 
 import pytest
 
-from console import ROOT, Console
+from console import ROOT
 from test_linux_qemu import CMD_TIMEOUT, LinuxShell
-from test_mgmt import LOGS, PORT_NAME, MgmtShell, qemu_mgmt_direct, requires_mgmt
+from test_mgmt import MgmtShell, fake_on_port, requires_mgmt
 
 sys.path.insert(0, str(ROOT / "tests" / "tools"))
 import fakeblk as fb  # noqa: E402
@@ -177,27 +176,7 @@ def test_mediated_disk_lives_in_the_management_vm(system):
 def direct_blk(request, tmp_path):
     """(MgmtShell, FakeBlk): the management initramfs on QEMU, a port named bulkhead.blk
     served by the fake."""
-    sock_path = tmp_path / "blk.sock"
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(str(sock_path))
-    srv.listen(1)
-    srv.settimeout(60)
-    cmd = [a.replace("name=" + PORT_NAME, "name=bulkhead.blk") for a in qemu_mgmt_direct(sock_path)]
-    assert "virtserialport,chardev=ctl,name=bulkhead.blk" in cmd
-    con = Console(cmd, log_path=LOGS / f"{request.node.name}.log")
-    port = None
-    try:
-        conn, _ = srv.accept()
-        port = fb.FakeBlk(fd=conn.detach())
-        sh = MgmtShell(con)
-        sh.wait_ready()
-        yield sh, port
-        assert port.errors == [], f"blkd broke the protocol: {port.errors}"
-    finally:
-        con.close()
-        if port:
-            port.close()
-        srv.close()
+    yield from fake_on_port(request, tmp_path, "bulkhead.blk", fb.FakeBlk)
 
 
 @requires_mgmt

@@ -116,29 +116,39 @@ def qemu_mgmt_direct(sock_path):
     ]  # fmt: skip
 
 
-@pytest.fixture
-def direct(request, tmp_path):
-    """(MgmtShell, FakeHyp): the management initramfs on QEMU, its control port served by the
-    fake hypervisor."""
-    sock_path = tmp_path / "ctl.sock"
+def fake_on_port(request, tmp_path, port_name, make_fake):
+    """Generator for fixtures: the management initramfs directly on QEMU with one
+    virtio-console port named port_name on a unix socket, its other end served by
+    make_fake(fd=...); yields (MgmtShell, the fake) and, after the test, asserts the fake saw
+    no protocol error."""
+    sock_path = tmp_path / "port.sock"
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(str(sock_path))
     srv.listen(1)
     srv.settimeout(60)
-    con = Console(qemu_mgmt_direct(sock_path), log_path=LOGS / f"{request.node.name}.log")
-    hyp = None
+    cmd = [a.replace("name=" + PORT_NAME, "name=" + port_name)
+           for a in qemu_mgmt_direct(sock_path)]
+    con = Console(cmd, log_path=LOGS / f"{request.node.name}.log")
+    fake = None
     try:
         conn, _ = srv.accept()
-        hyp = fh.FakeHyp(fd=conn.detach())
+        fake = make_fake(fd=conn.detach())
         sh = MgmtShell(con)
         sh.wait_ready()
-        yield sh, hyp
-        assert hyp.errors == [], f"bhctl broke the protocol: {hyp.errors}"
+        yield sh, fake
+        assert fake.errors == [], f"bhctl broke the protocol: {fake.errors}"
     finally:
         con.close()
-        if hyp:
-            hyp.close()
+        if fake:
+            fake.close()
         srv.close()
+
+
+@pytest.fixture
+def direct(request, tmp_path):
+    """(MgmtShell, FakeHyp): the management initramfs on QEMU, its control port served by the
+    fake hypervisor."""
+    yield from fake_on_port(request, tmp_path, PORT_NAME, fh.FakeHyp)
 
 
 @requires_mgmt

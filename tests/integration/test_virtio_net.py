@@ -29,12 +29,13 @@ WAIT_ETH = ("i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 
             "i=$((i+1)); done")
 
 
-def switch_to(con, name, focus):
-    """Presses Ctrl-A three times until the input focus is on `name`; returns it."""
+def switch_to(con, name, focus, order=VMS):
+    """Presses Ctrl-A three times until the input focus is on `name`; returns it. `order`: the
+    system's VMs in file order (the way the focus cycles)."""
     while focus != name:
         seen = len([t for t in con.lines("hyp") if t.startswith("console input -> ")])
         con.send(b"\x01\x01\x01")
-        nxt = VMS[(VMS.index(focus) + 1) % len(VMS)]
+        nxt = order[(order.index(focus) + 1) % len(order)]
         con.wait_until(
             lambda: len([t for t in con.lines("hyp") if t.startswith("console input -> ")])
             > seen,
